@@ -1,0 +1,5 @@
+export * from './codec.js';
+export * from './errors.js';
+export * from './primitives.js';
+export { Reader } from './reader.js';
+export { Writer } from './writer.js';
