@@ -46,7 +46,8 @@ export function formatUs(us: number): string {
 
 export function printTable(rows: readonly (readonly string[])[]): void {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  const line = (r: readonly string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ')} |`;
+  const line = (r: readonly string[]) =>
+    `| ${r.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ')} |`;
   console.log(line(rows[0]!));
   console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
   for (const r of rows.slice(1)) console.log(line(r));

@@ -87,7 +87,8 @@ export const opaque: Codec<Uint8Array> = {
 export function fixedBytes(n: number): Codec<Uint8Array> {
   return {
     encode(w, v) {
-      if (v.length !== n) throw new CodecError('invalid_value', `expected ${n} bytes, got ${v.length}`);
+      if (v.length !== n)
+        throw new CodecError('invalid_value', `expected ${n} bytes, got ${v.length}`);
       w.bytes(v);
     },
     decode: (r) => r.bytesCopy(n),
@@ -163,7 +164,11 @@ export function optional<T>(inner: Codec<T>): Codec<T | undefined> {
 }
 
 /** A uint8/uint16 enumeration restricted to known values. */
-export function enumOf<E extends number>(base: Codec<number>, known: readonly E[], what: string): Codec<E> {
+export function enumOf<E extends number>(
+  base: Codec<number>,
+  known: readonly E[],
+  what: string,
+): Codec<E> {
   const allowed = new Set<number>(known);
   return {
     encode: (w, v) => base.encode(w, v),

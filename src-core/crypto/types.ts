@@ -109,14 +109,29 @@ export interface CipherSuite {
   /** RefHash(label, value) = Hash(RefHashInput), §5.2. */
   refHash(label: string, value: Uint8Array): Uint8Array;
   /** ExpandWithLabel(Secret, Label, Context, Length), §8; label is prefixed with "MLS 1.0 ". */
-  expandWithLabel(secret: Uint8Array, label: string, context: Uint8Array, length: number): Uint8Array;
+  expandWithLabel(
+    secret: Uint8Array,
+    label: string,
+    context: Uint8Array,
+    length: number,
+  ): Uint8Array;
   /** DeriveSecret(Secret, Label) = ExpandWithLabel(Secret, Label, "", Nh). */
   deriveSecret(secret: Uint8Array, label: string): Uint8Array;
   /** DeriveTreeSecret(Secret, Label, Generation, Length), §9.1. */
-  deriveTreeSecret(secret: Uint8Array, label: string, generation: number, length: number): Uint8Array;
+  deriveTreeSecret(
+    secret: Uint8Array,
+    label: string,
+    generation: number,
+    length: number,
+  ): Uint8Array;
   /** SignWithLabel(SignatureKey, Label, Content), §5.1.2. */
   signWithLabel(privateKey: Uint8Array, label: string, content: Uint8Array): Uint8Array;
-  verifyWithLabel(publicKey: Uint8Array, label: string, content: Uint8Array, signature: Uint8Array): boolean;
+  verifyWithLabel(
+    publicKey: Uint8Array,
+    label: string,
+    content: Uint8Array,
+    signature: Uint8Array,
+  ): boolean;
   /** EncryptWithLabel(PublicKey, Label, Context, Plaintext), §5.1.3. */
   encryptWithLabel(
     publicKey: Uint8Array,
