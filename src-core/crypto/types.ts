@@ -84,6 +84,26 @@ export interface Hpke {
     aad: Uint8Array,
     ciphertext: Uint8Array,
   ): Uint8Array;
+  /**
+   * Base mode single-shot export (RFC 9180 §6.2 SendExport): encapsulates to `publicKey` and
+   * returns `enc` with Context.Export(exporterContext, length). MLS external init (RFC 9420 §8.3)
+   * derives the joiner's init_secret this way. `ikmE` makes encapsulation deterministic (tests).
+   */
+  sendExport(
+    publicKey: Uint8Array,
+    info: Uint8Array,
+    exporterContext: Uint8Array,
+    length: number,
+    ikmE?: Uint8Array,
+  ): { enc: Uint8Array; exported: Uint8Array };
+  /** Base mode ReceiveExport (RFC 9180 §6.2). Throws CryptoError on a bad enc. */
+  receiveExport(
+    enc: Uint8Array,
+    privateKey: Uint8Array,
+    info: Uint8Array,
+    exporterContext: Uint8Array,
+    length: number,
+  ): Uint8Array;
 }
 
 export interface SignatureScheme {
