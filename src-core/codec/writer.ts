@@ -37,15 +37,19 @@ export class Writer {
   }
 
   uint16(v: number): void {
-    this.view.setUint16(this.reserve(2), v);
+    // reserve() may replace this.view, so it must run before the view is read.
+    const at = this.reserve(2);
+    this.view.setUint16(at, v);
   }
 
   uint32(v: number): void {
-    this.view.setUint32(this.reserve(4), v);
+    const at = this.reserve(4);
+    this.view.setUint32(at, v);
   }
 
   uint64(v: bigint): void {
-    this.view.setBigUint64(this.reserve(8), v);
+    const at = this.reserve(8);
+    this.view.setBigUint64(at, v);
   }
 
   bytes(b: Uint8Array): void {
