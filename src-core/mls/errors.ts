@@ -24,7 +24,12 @@ export type MlsErrorCode =
   | 'key_already_used'
   | 'leaf_out_of_range'
   | 'psk_invalid'
-  | 'secret_deleted';
+  | 'secret_deleted'
+  | 'invalid_leaf_node_source'
+  | 'invalid_lifetime'
+  | 'duplicate_extension'
+  | 'unsupported_capability'
+  | 'init_key_equals_encryption_key';
 
 /** A violation of RFC 9420 or of a local policy, detected while handling MLS data. */
 export class MlsError extends ParleyError<MlsErrorCode> {
