@@ -25,6 +25,8 @@ export type MlsErrorCode =
   | 'leaf_out_of_range'
   | 'psk_invalid'
   | 'secret_deleted'
+  | 'invalid_kem_output'
+  | 'sender_data_decryption_failed'
   | 'invalid_leaf_node_source'
   | 'invalid_lifetime'
   | 'duplicate_extension'
