@@ -29,7 +29,6 @@ const PENDING: Record<string, string> = {
   'mls-test-vectors/tree-operations.json': 'issue 3 (ratchet tree)',
   'mls-test-vectors/treekem.json': 'issue 3 (TreeKEM)',
   'mls-test-vectors/welcome.json': 'issue 3 (Welcome)',
-  'mls-test-vectors/messages.json': 'issue 3 (all wire structures)',
   'mls-test-vectors/passive-client-welcome.json': 'issue 3 (group state machine)',
   'mls-test-vectors/passive-client-handling-commit.json': 'issue 3 (group state machine)',
   'mls-test-vectors/passive-client-random.json': 'issue 3 (group state machine)',
