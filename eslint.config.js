@@ -2,7 +2,10 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'out/', 'release/', 'coverage/'] },
+  // src-core/**/pb/*.ts is generated from the .proto beside it (npm run gen:proto).
+  {
+    ignores: ['node_modules/', 'dist/', 'out/', 'release/', 'coverage/', 'src-core/**/pb/*.ts'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
