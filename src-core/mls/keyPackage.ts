@@ -9,10 +9,8 @@ import type { LeafNode, LifetimePolicy } from './leafNode.js';
 import {
   LeafNodeSource,
   checkDistinctExtensions,
-  checkLeafNodeCapabilities,
-  checkLifetime,
   leafNodeCodec,
-  verifyLeafNodeSignature,
+  verifyLeafNode,
 } from './leafNode.js';
 
 /**
@@ -127,27 +125,18 @@ export function verifyKeyPackage(suite: CipherSuite, kp: KeyPackage, policy: Lif
       `KeyPackage cipher suite ${kp.cipherSuite}, expected ${suite.id}`,
     );
   }
-  const leaf = kp.leafNode;
-  if (leaf.leafNodeSource !== LeafNodeSource.keyPackage) {
-    throw new MlsError(
-      'invalid_leaf_node_source',
-      `KeyPackage leaf node has source ${leaf.leafNodeSource}`,
-    );
-  }
-  verifyLeafNodeSignature(suite, leaf);
-  const content = encode(keyPackageTbsCodec, kp);
-  if (!suite.verifyWithLabel(leaf.signatureKey, KEY_PACKAGE_LABEL, content, kp.signature)) {
-    throw new MlsError('invalid_signature', 'KeyPackage signature does not verify');
-  }
-  if (bytesEqual(kp.initKey, leaf.encryptionKey)) {
+  if (bytesEqual(kp.initKey, kp.leafNode.encryptionKey)) {
     throw new MlsError(
       'init_key_equals_encryption_key',
       'KeyPackage init_key equals leaf encryption_key',
     );
   }
-  checkLeafNodeCapabilities(leaf);
   checkDistinctExtensions(kp.extensions, 'KeyPackage');
-  checkLifetime(leaf.lifetime, policy);
+  verifyLeafNode(suite, kp.leafNode, { source: LeafNodeSource.keyPackage, lifetime: policy });
+  const content = encode(keyPackageTbsCodec, kp);
+  if (!suite.verifyWithLabel(kp.leafNode.signatureKey, KEY_PACKAGE_LABEL, content, kp.signature)) {
+    throw new MlsError('invalid_signature', 'KeyPackage signature does not verify');
+  }
 }
 
 /** KeyPackageRef = MakeKeyPackageRef(encoded KeyPackage) under the KeyPackage's suite (§5.2). */

@@ -274,3 +274,45 @@ export function checkLifetime(lifetime: Lifetime, policy: LifetimePolicy): void 
     );
   }
 }
+
+/** What the context of a LeafNode demands of it, for `verifyLeafNode`. */
+export interface LeafNodeExpectation {
+  /**
+   * The source where the leaf was found requires (§7.3): key_package in a KeyPackage, update in
+   * an Update proposal, commit in an UpdatePath. Omitted for a leaf read from a ratchet tree.
+   */
+  readonly source?: LeafNodeSource;
+  /** The group and the leaf's index in it; required unless the leaf's source is key_package. */
+  readonly binding?: LeafNodeGroupBinding;
+  /**
+   * Checks a key_package leaf's lifetime when given: §7.3 requires it for leaves one sends and
+   * recommends it for leaves one receives.
+   */
+  readonly lifetime?: LifetimePolicy;
+}
+
+/**
+ * The checks of §7.3 local to one LeafNode: its source, its own capabilities, its lifetime, its
+ * signature. Checks against the group (required capabilities, credential types in use, unique
+ * keys) and the credential's validation with the Authentication Service are the caller's.
+ * Throws MlsError naming the failed rule.
+ */
+export function verifyLeafNode(
+  suite: CipherSuite,
+  leaf: LeafNode,
+  expect: LeafNodeExpectation,
+): void {
+  if (expect.source !== undefined && leaf.leafNodeSource !== expect.source) {
+    throw new MlsError(
+      'invalid_leaf_node_source',
+      `leaf_node_source ${leaf.leafNodeSource}, expected ${expect.source}`,
+    );
+  }
+  checkLeafNodeCapabilities(leaf);
+  if (leaf.leafNodeSource === LeafNodeSource.keyPackage) {
+    if (expect.lifetime !== undefined) checkLifetime(leaf.lifetime, expect.lifetime);
+    verifyLeafNodeSignature(suite, leaf);
+  } else {
+    verifyLeafNodeSignature(suite, leaf, expect.binding);
+  }
+}
