@@ -53,8 +53,13 @@ export interface Kem {
   readonly privateKeySize: number;
   generateKeyPair(): KeyPair;
   deriveKeyPair(ikm: Uint8Array): KeyPair;
-  /** Throws CryptoError('invalid_public_key') for a key that is not on the curve. */
+  /** Throws CryptoError('invalid_private_key') for a key out of range or of the wrong length. */
   publicKeyFromPrivate(privateKey: Uint8Array): Uint8Array;
+  /**
+   * DeserializePublicKey's validation (RFC 9180 §7.1.1): right length and encoding, and for the
+   * NIST curves a point on the curve. Encap and Decap also reject bad keys with a CryptoError.
+   */
+  isValidPublicKey(publicKey: Uint8Array): boolean;
 }
 
 /** The result of HPKE single-shot sealing. */

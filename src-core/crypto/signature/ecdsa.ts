@@ -1,0 +1,142 @@
+/**
+ * ECDSA over P-256/SHA-256 (0x0403), P-384/SHA-384 (0x0503) and P-521/SHA-512 (0x0603).
+ *
+ * Keys as in the MLS test vectors: the private key is the scalar as a big-endian field-size
+ * string, the public key the uncompressed point (RFC 8446 UncompressedPointRepresentation).
+ * Signatures are DER (RFC 9420 §5.1.1). We produce low-S signatures and accept high-S ones:
+ * RFC 9420 does not ask for low-S, and OpenSSL-based implementations do not normalise.
+ */
+import { p256, p384, p521 } from '@noble/curves/nist.js';
+import type { Backend, NodeCryptoModule } from '../backend.js';
+import { nodeFor } from '../backend.js';
+import { bytesToBigInt, ownBytes } from '../bytes.js';
+import { CryptoError } from '../errors.js';
+import type { EcCurve } from '../nodeKeys.js';
+import { ecPrivateKey, ecPublicKey } from '../nodeKeys.js';
+import type { KeyPair, SignatureScheme } from '../types.js';
+import { decodeDerSignature, encodeDerSignature, fromP1363, toP1363 } from './der.js';
+import type { EcdsaSignature } from './der.js';
+
+interface EcdsaSpec {
+  readonly id: number;
+  readonly curve: EcCurve;
+  readonly noble: typeof p256;
+  readonly opensslCurve: string;
+  readonly hash: 'sha256' | 'sha384' | 'sha512';
+  readonly scalarSize: number;
+  readonly order: bigint;
+}
+
+export const ECDSA_SPECS: Readonly<Record<EcCurve, EcdsaSpec>> = {
+  'P-256': {
+    id: 0x0403,
+    curve: 'P-256',
+    noble: p256,
+    opensslCurve: 'prime256v1',
+    hash: 'sha256',
+    scalarSize: 32,
+    order: p256.Point.Fn.ORDER,
+  },
+  'P-384': {
+    id: 0x0503,
+    curve: 'P-384',
+    noble: p384,
+    opensslCurve: 'secp384r1',
+    hash: 'sha384',
+    scalarSize: 48,
+    order: p384.Point.Fn.ORDER,
+  },
+  'P-521': {
+    id: 0x0603,
+    curve: 'P-521',
+    noble: p521,
+    opensslCurve: 'secp521r1',
+    hash: 'sha512',
+    scalarSize: 66,
+    order: p521.Point.Fn.ORDER,
+  },
+};
+
+export function ecdsaScheme(curve: EcCurve, backend: Backend): SignatureScheme {
+  const spec = ECDSA_SPECS[curve];
+  const node = nodeFor(backend);
+  const ops = node !== undefined ? nodeOps(node, spec) : nobleOps(spec);
+  const half = spec.order >> 1n;
+  return {
+    id: spec.id,
+    generateKeyPair(): KeyPair {
+      const privateKey = spec.noble.utils.randomSecretKey();
+      return { privateKey, publicKey: this.publicKeyFromPrivate(privateKey) };
+    },
+    publicKeyFromPrivate(privateKey) {
+      checkPrivateKey(spec, privateKey);
+      return ops.publicKey(privateKey);
+    },
+    sign(privateKey, message) {
+      checkPrivateKey(spec, privateKey);
+      const sig = ops.sign(privateKey, message);
+      // Low-S: (r, s) and (r, n - s) are both valid; emit the smaller so our output is canonical.
+      const s = sig.s > half ? spec.order - sig.s : sig.s;
+      return encodeDerSignature(sig.r, s);
+    },
+    verify(publicKey, message, signature) {
+      if (publicKey.length !== 1 + 2 * spec.scalarSize || publicKey[0] !== 0x04) return false;
+      const sig = decodeDerSignature(signature);
+      if (sig === undefined) return false;
+      if (sig.r <= 0n || sig.r >= spec.order || sig.s <= 0n || sig.s >= spec.order) return false;
+      try {
+        return ops.verify(publicKey, message, toP1363(sig, spec.scalarSize));
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+function checkPrivateKey(spec: EcdsaSpec, sk: Uint8Array): void {
+  if (sk.length !== spec.scalarSize) {
+    throw new CryptoError(
+      'invalid_private_key',
+      `${spec.curve} private key of ${sk.length} bytes, want ${spec.scalarSize}`,
+    );
+  }
+  const d = bytesToBigInt(sk);
+  if (d === 0n || d >= spec.order)
+    throw new CryptoError('invalid_private_key', `${spec.curve} scalar out of range`);
+}
+
+interface EcdsaOps {
+  publicKey(sk: Uint8Array): Uint8Array;
+  sign(sk: Uint8Array, message: Uint8Array): EcdsaSignature;
+  verify(pk: Uint8Array, message: Uint8Array, p1363: Uint8Array): boolean;
+}
+
+function nobleOps(spec: EcdsaSpec): EcdsaOps {
+  const c = spec.noble;
+  return {
+    publicKey: (sk) => c.getPublicKey(sk, false),
+    // RFC 6979 deterministic nonces over the suite's hash (noble's default for each curve).
+    sign: (sk, message) => fromP1363(c.sign(message, sk, { prehash: true, format: 'compact' })),
+    verify: (pk, message, sig) =>
+      c.verify(sig, message, pk, { prehash: true, lowS: false, format: 'compact' }),
+  };
+}
+
+function nodeOps(node: NodeCryptoModule, spec: EcdsaSpec): EcdsaOps {
+  const publicKey = (sk: Uint8Array): Uint8Array => {
+    const ecdh = node.createECDH(spec.opensslCurve);
+    ecdh.setPrivateKey(sk);
+    return ownBytes(ecdh.getPublicKey(null, 'uncompressed'));
+  };
+  return {
+    publicKey,
+    sign(sk, message) {
+      const key = ecPrivateKey(node, spec.curve, sk, publicKey(sk));
+      return fromP1363(node.sign(spec.hash, message, { key, dsaEncoding: 'ieee-p1363' }));
+    },
+    verify(pk, message, sig) {
+      const key = ecPublicKey(node, spec.curve, pk);
+      return node.verify(spec.hash, message, { key, dsaEncoding: 'ieee-p1363' }, sig);
+    },
+  };
+}
