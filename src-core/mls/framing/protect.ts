@@ -1,10 +1,7 @@
-import type { CipherSuite } from '../../crypto/types.js';
 import type { Commit } from '../commit.js';
 import { MlsError } from '../errors.js';
-import type { GroupContext } from '../groupContext.js';
 import { PROTOCOL_VERSION_MLS10 } from '../groupContext.js';
 import type { Proposal } from '../proposal.js';
-import type { SecretTree } from '../secretTree.js';
 import type { AuthenticatedContent } from './authenticatedContent.js';
 import { authenticateCommit, authenticateContent } from './authenticatedContent.js';
 import type { ContentBody, FramedContent, FramingWireFormat } from './framedContent.js';
@@ -20,20 +17,12 @@ import {
   privateContentAAD,
 } from './privateMessage.js';
 import { toPublicMessage } from './publicMessage.js';
+import type { EpochFramingState } from './rules.js';
+import { checkHeader, checkSenderContent, checkWireFormatContent } from './rules.js';
 import { REUSE_GUARD_LENGTH, encryptSenderData } from './senderData.js';
 import { SenderType, memberSender } from './sender.js';
 
-/**
- * The slice of one epoch's state that framing needs. Protecting a PrivateMessage advances the
- * sender's ratchet in `secretTree`; nothing else is changed.
- */
-export interface EpochFramingState {
-  readonly suite: CipherSuite;
-  readonly groupContext: GroupContext;
-  readonly membershipKey: Uint8Array;
-  readonly senderDataSecret: Uint8Array;
-  readonly secretTree: SecretTree;
-}
+export type { EpochFramingState };
 
 /** The local member sending: its leaf and its leaf's signature private key. */
 export interface SendingMember {
@@ -149,18 +138,10 @@ export function protectAuthenticated(
 ): FramedMlsMessage {
   const { content } = authenticated;
   const ctx = state.groupContext;
-  if (!bytesEqual(content.groupId, ctx.groupId)) {
-    throw new MlsError('wrong_group', 'content is for another group');
-  }
-  if (content.epoch !== ctx.epoch)
-    throw new MlsError('wrong_epoch', 'content is for another epoch');
+  checkHeader(state, content.groupId, content.epoch);
+  checkSenderContent(content);
+  checkWireFormatContent(authenticated.wireFormat, content);
   if (authenticated.wireFormat === WireFormat.publicMessage) {
-    if (content.contentType === ContentType.application) {
-      throw new MlsError(
-        'invalid_content_type',
-        'application data must be sent as a PrivateMessage',
-      );
-    }
     const publicMessage = toPublicMessage(state.suite, authenticated, state.membershipKey, ctx);
     return { version: PROTOCOL_VERSION_MLS10, wireFormat: WireFormat.publicMessage, publicMessage };
   }
@@ -221,10 +202,4 @@ function encryptPrivateMessage(
     reuseGuard,
   });
   return { ...header, encryptedSenderData, ciphertext };
-}
-
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -11,12 +11,12 @@ import {
   decodePrivateMessageContent,
   privateContentAAD,
 } from './privateMessage.js';
-import type { EpochFramingState } from './protect.js';
-import { bytesEqual } from './protect.js';
+import type { EpochFramingState } from './rules.js';
+import { checkHeader, checkSenderContent, checkWireFormatContent } from './rules.js';
 import type { PublicMessage } from './publicMessage.js';
 import { verifyMembershipTag } from './publicMessage.js';
 import type { Sender } from './sender.js';
-import { SenderType, memberSender } from './sender.js';
+import { memberSender } from './sender.js';
 import { decryptSenderData } from './senderData.js';
 
 /**
@@ -27,33 +27,6 @@ import { decryptSenderData } from './senderData.js';
  * the message with MlsError('invalid_sender').
  */
 export type SignatureKeyLookup = (sender: Sender, content: FramedContent) => Uint8Array | undefined;
-
-function checkHeader(state: EpochFramingState, groupId: Uint8Array, epoch: bigint): void {
-  if (!bytesEqual(groupId, state.groupContext.groupId)) {
-    throw new MlsError('wrong_group', 'message is for another group');
-  }
-  if (epoch !== state.groupContext.epoch) {
-    throw new MlsError('wrong_epoch', `message is for epoch ${epoch}`);
-  }
-}
-
-/**
- * §6.1: which content each sender type may carry. Proposal-type restrictions for external and
- * new-member senders are checked where proposals are validated (they depend on group policy).
- */
-function checkSenderContent(content: FramedContent): void {
-  const t = content.sender.senderType;
-  const ok =
-    t === SenderType.member ||
-    ((t === SenderType.external || t === SenderType.newMemberProposal) &&
-      content.contentType === ContentType.proposal) ||
-    (t === SenderType.newMemberCommit && content.contentType === ContentType.commit);
-  if (!ok)
-    throw new MlsError(
-      'invalid_sender',
-      `sender type ${t} cannot send content type ${content.contentType}`,
-    );
-}
 
 function verifySignature(
   state: EpochFramingState,
@@ -80,12 +53,7 @@ export function unprotectPublicMessage(
 ): AuthenticatedContent {
   const { content } = message;
   checkHeader(state, content.groupId, content.epoch);
-  if (content.contentType === ContentType.application) {
-    throw new MlsError(
-      'invalid_content_type',
-      'application data must not be sent as a PublicMessage',
-    );
-  }
+  checkWireFormatContent(WireFormat.publicMessage, content);
   checkSenderContent(content);
   verifyMembershipTag(state.suite, message, state.membershipKey, state.groupContext);
   const authenticated: AuthenticatedContent = {
