@@ -94,6 +94,22 @@ describe('SecretTree', () => {
     expect(kn(t.keyFor(0, 'application', 9))).toBe(want[9]);
   });
 
+  it('deletes stored keys that fall out of the window as the ratchet moves on', () => {
+    const t = tree(2, { outOfOrderWindow: 4 });
+    t.keyFor(1, 'application', 10); // keeps 6..9
+    t.keyFor(1, 'application', 12); // keeps 11; 6 and 7 fall out (below 12 - 4)
+    expect(t.stats().skippedKeys).toBe(3);
+    expectMlsCode(() => t.keyFor(1, 'application', 7), 'generation_too_old');
+    expect(() => t.keyFor(1, 'application', 8)).not.toThrow();
+    t.nextSendKey(1, 'application'); // 13: 9 is still within 13 - 4
+    expect(t.stats().skippedKeys).toBe(2);
+    t.nextSendKey(1, 'application'); // 14: 9 falls out
+    expect(t.stats().skippedKeys).toBe(1);
+    expectMlsCode(() => t.keyFor(1, 'application', 9), 'generation_too_old');
+    expect(() => t.keyFor(1, 'application', 11)).not.toThrow();
+    expect(t.stats().skippedKeys).toBe(0);
+  });
+
   it('keeps no skipped keys with a zero window', () => {
     const t = tree(2, { outOfOrderWindow: 0 });
     t.keyFor(1, 'handshake', 5);
