@@ -9,8 +9,8 @@
  * merges (`EpochSecrets.destroy`, `forget`), and intermediate values that never leave this module
  * (the extracted member secret, the epoch secret) are zeroized at once.
  */
+import { CryptoError } from '../crypto/index.js';
 import type { CipherSuite, KeyPair } from '../crypto/types.js';
-import { ParleyError } from '../errors.js';
 import { MlsError } from './errors.js';
 
 /** The secrets derived from epoch_secret (§8, "Epoch-Derived Secrets"), by their RFC labels. */
@@ -187,7 +187,7 @@ function wrapCrypto<T>(f: () => T): T {
   } catch (e) {
     // Bad keys or encapsulations from the network come back as CryptoError; report them as MLS
     // input errors. Anything else (a bug) propagates untouched.
-    if (e instanceof ParleyError && e.layer === 'crypto') {
+    if (e instanceof CryptoError) {
       throw new MlsError('invalid_kem_output', 'HPKE rejected the external init key material', {
         cause: e,
       });

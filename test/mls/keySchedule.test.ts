@@ -233,6 +233,8 @@ describe('external init', () => {
   it('rejects a malformed kem_output with a typed error', () => {
     const e = deriveEpoch(suite, input(suite)).epoch;
     expectMlsCode(() => e.externalInitSecret(new Uint8Array(31)), 'invalid_kem_output');
+    // The all-zero X25519 point has low order: the shared secret would be zero.
+    expectMlsCode(() => e.externalInitSecret(new Uint8Array(32)), 'invalid_kem_output');
     const p256 = cipherSuite(2);
     const e2 = deriveEpoch(p256, input(p256)).epoch;
     const notAPoint = new Uint8Array(65).fill(0xff);
