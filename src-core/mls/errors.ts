@@ -31,7 +31,22 @@ export type MlsErrorCode =
   | 'invalid_lifetime'
   | 'duplicate_extension'
   | 'unsupported_capability'
-  | 'init_key_equals_encryption_key';
+  | 'init_key_equals_encryption_key'
+  // Ratchet tree and TreeKEM (RFC 9420 §4, §7, §12.4.3.1)
+  | 'invalid_tree'
+  | 'blank_leaf'
+  | 'tree_hash_mismatch'
+  | 'parent_hash_invalid'
+  | 'unmerged_leaves_invalid'
+  | 'duplicate_encryption_key'
+  | 'duplicate_signature_key'
+  | 'credential_type_unsupported'
+  | 'missing_required_capability'
+  | 'update_path_length'
+  | 'update_path_ciphertext_count'
+  | 'update_path_key_mismatch'
+  | 'no_private_key_for_path'
+  | 'private_key_mismatch';
 
 /** A violation of RFC 9420 or of a local policy, detected while handling MLS data. */
 export class MlsError extends ParleyError<MlsErrorCode> {

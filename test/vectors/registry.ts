@@ -25,8 +25,6 @@ export interface VectorFile {
 }
 
 const PENDING: Record<string, string> = {
-  'mls-test-vectors/tree-validation.json': 'issue 3 (ratchet tree)',
-  'mls-test-vectors/tree-operations.json': 'issue 3 (ratchet tree)',
   'mls-test-vectors/treekem.json': 'issue 3 (TreeKEM)',
   'mls-test-vectors/welcome.json': 'issue 3 (Welcome)',
   'mls-test-vectors/passive-client-welcome.json': 'issue 3 (group state machine)',

@@ -1,0 +1,148 @@
+/**
+ * Validating a ratchet tree received on joining (RFC 9420 §12.4.3.1, with §7.3 and §7.9.2): the
+ * one place where a walk of every node is required. The cheap structural rules run first and the
+ * signatures (one verification per member, the dominant cost) last.
+ *
+ * Credential validation with the Authentication Service is the caller's: it needs identities,
+ * which this layer knows nothing of.
+ */
+import { supportsCredential } from '../capabilities.js';
+import { MlsError } from '../errors.js';
+import type { Extension } from '../extension.js';
+import type { LeafNode, LifetimePolicy } from '../leafNode.js';
+import { verifyLeafNode } from '../leafNode.js';
+import { directPath } from '../treeMath.js';
+import { keyString } from './keyIndex.js';
+import { checkLeafSupportsGroup, requiredCapabilitiesOf } from './leafValidation.js';
+import { verifyParentHashes } from './parentHash.js';
+import type { TreeReader } from './treeReader.js';
+import { equalBytes, leafSpan } from './treeReader.js';
+
+export interface TreeValidationContext {
+  /** The group's id: `update` and `commit` leaves are signed over it (§7.2). */
+  readonly groupId: Uint8Array;
+  /** The `tree_hash` of the GroupContext the tree comes with. */
+  readonly treeHash: Uint8Array;
+  /** The GroupContext extensions (for `required_capabilities`). */
+  readonly extensions: readonly Extension[];
+  /** Checks key_package leaves' lifetimes when given (recommended, §7.3). */
+  readonly lifetime?: LifetimePolicy;
+}
+
+/**
+ * Checks that a received tree may be used (§12.4.3.1). Throws MlsError naming the first broken
+ * rule: tree_hash_mismatch, invalid_tree, unmerged_leaves_invalid, duplicate_encryption_key,
+ * duplicate_signature_key, unsupported_version, unsupported_cipher_suite,
+ * missing_required_capability, unsupported_capability, duplicate_extension,
+ * credential_type_unsupported, parent_hash_invalid, invalid_signature, invalid_lifetime.
+ */
+export function validateRatchetTree(tree: TreeReader, ctx: TreeValidationContext): void {
+  if (!equalBytes(tree.treeHash(), ctx.treeHash)) {
+    throw new MlsError('tree_hash_mismatch', 'the tree does not match the GroupContext tree_hash');
+  }
+  if (tree.memberCount === 0) throw new MlsError('invalid_tree', 'the tree has no members');
+  checkUnmergedLeaves(tree);
+  checkKeysUnique(tree);
+  checkMembersSupportGroup(tree, ctx.extensions);
+  verifyParentHashes(tree);
+  tree.forEachMember((leaf, leafIndex) => {
+    verifyLeafNode(tree.suite, leaf, {
+      binding: { groupId: ctx.groupId, leafIndex },
+      ...(ctx.lifetime === undefined ? {} : { lifetime: ctx.lifetime }),
+    });
+  });
+}
+
+/**
+ * Every parent's `unmerged_leaves` is sorted without repeats (§7.1), names non-blank leaves below
+ * the parent, and each such leaf is also unmerged at every non-blank node between it and the
+ * parent (§12.4.3.1).
+ */
+export function checkUnmergedLeaves(tree: TreeReader): void {
+  const width = tree.leafCount;
+  tree.forEachParent((parent, p) => {
+    const { first, count } = leafSpan(p);
+    let previous = -1;
+    for (const u of parent.unmergedLeaves) {
+      if (u <= previous) {
+        throw new MlsError('unmerged_leaves_invalid', `node ${p}: unmerged_leaves not sorted`);
+      }
+      previous = u;
+      if (u < first || u >= first + count) {
+        throw new MlsError('unmerged_leaves_invalid', `node ${p}: leaf ${u} is not below it`);
+      }
+      if (tree.leafNode(u) === undefined) {
+        throw new MlsError('unmerged_leaves_invalid', `node ${p}: unmerged leaf ${u} is blank`);
+      }
+      for (const q of directPath(2 * u, width)) {
+        if (q === p) break;
+        const between = tree.parentNode(q);
+        if (between !== undefined && !sortedIncludes(between.unmergedLeaves, u)) {
+          throw new MlsError(
+            'unmerged_leaves_invalid',
+            `leaf ${u} is unmerged at node ${p} but not at node ${q} below it`,
+          );
+        }
+      }
+    }
+  });
+}
+
+function sortedIncludes(xs: readonly number[], v: number): boolean {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const m = (lo + hi) >>> 1;
+    if (xs[m]! < v) lo = m + 1;
+    else hi = m;
+  }
+  return xs[lo] === v;
+}
+
+/**
+ * No encryption key appears twice in the tree, no signature key twice among the leaves (§7.3,
+ * §12.4.3.1, §16.8).
+ */
+export function checkKeysUnique(tree: TreeReader): void {
+  const encryption = new Map<string, number>();
+  const signature = new Map<string, number>();
+  const seeEncryption = (key: Uint8Array, x: number): void => {
+    const k = keyString(key);
+    const other = encryption.get(k);
+    if (other !== undefined) {
+      throw new MlsError('duplicate_encryption_key', `nodes ${other} and ${x} share a key`);
+    }
+    encryption.set(k, x);
+  };
+  tree.forEachMember((leaf, i) => {
+    seeEncryption(leaf.encryptionKey, 2 * i);
+    const k = keyString(leaf.signatureKey);
+    const other = signature.get(k);
+    if (other !== undefined) {
+      throw new MlsError('duplicate_signature_key', `leaves ${other} and ${i} share a key`);
+    }
+    signature.set(k, i);
+  });
+  tree.forEachParent((parent, x) => seeEncryption(parent.encryptionKey, x));
+}
+
+/**
+ * Each member supports the group's version, cipher suite and required capabilities, lists its own
+ * credential type and extensions (§7.2), and supports every credential type in use (§7.3: each
+ * type is supported by all members, and each member supports all types in use).
+ */
+export function checkMembersSupportGroup(tree: TreeReader, extensions: readonly Extension[]): void {
+  const required = requiredCapabilitiesOf(extensions);
+  const inUse = [...tree.credentialTypes.keys()];
+  tree.forEachMember((leaf: LeafNode, i) => {
+    checkLeafSupportsGroup(leaf, tree.suite.id, required);
+    for (const type of inUse) {
+      if (!supportsCredential(leaf.capabilities, type)) {
+        throw new MlsError(
+          'credential_type_unsupported',
+          `leaf ${i} does not support credential type ${type} used in the group`,
+        );
+      }
+    }
+  });
+}
