@@ -25,7 +25,6 @@ export interface VectorFile {
 }
 
 const PENDING: Record<string, string> = {
-  'mls-test-vectors/treekem.json': 'issue 3 (TreeKEM)',
   'mls-test-vectors/welcome.json': 'issue 3 (Welcome)',
   'mls-test-vectors/passive-client-welcome.json': 'issue 3 (group state machine)',
   'mls-test-vectors/passive-client-handling-commit.json': 'issue 3 (group state machine)',

@@ -20,7 +20,7 @@ export { applyAdd, applyRemove, applyUpdate } from './treeOperations.js';
 export {
   checkCredentialCompatibility,
   checkLeafKeysUnique,
-  checkLeafSupportsGroup,
+  checkRequiredCapabilities,
   requiredCapabilitiesOf,
   validateLeafNodeForTree,
 } from './leafValidation.js';

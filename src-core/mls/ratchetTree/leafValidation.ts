@@ -16,7 +16,6 @@ import {
 import { MlsError } from '../errors.js';
 import type { Extension } from '../extension.js';
 import { ExtensionType } from '../extension.js';
-import { PROTOCOL_VERSION_MLS10 } from '../groupContext.js';
 import type { LeafNode, LeafNodeSource, LifetimePolicy } from '../leafNode.js';
 import { verifyLeafNode } from '../leafNode.js';
 import type { LeafIndex } from '../treeMath.js';
@@ -47,32 +46,22 @@ export function requiredCapabilitiesOf(
 }
 
 /**
- * The group's own parameters: the leaf supports the group's protocol version and cipher suite and
- * everything `required_capabilities` demands.
+ * The group's `required_capabilities` (§7.3, §11.1). Nothing more is asked of the capabilities
+ * against the group: §7.3 does not require a leaf to list the group's cipher suite or version, and
+ * conforming implementations omit them (the official TreeKEM vectors for suite 7 have leaves
+ * listing suites 1–6 only), so checking them would reject valid groups.
  */
-export function checkLeafSupportsGroup(
+export function checkRequiredCapabilities(
   leaf: LeafNode,
-  suiteId: number,
   required: RequiredCapabilities | undefined,
 ): void {
-  const caps = leaf.capabilities;
-  if (!caps.versions.includes(PROTOCOL_VERSION_MLS10)) {
-    throw new MlsError('unsupported_version', 'leaf capabilities do not list mls10');
-  }
-  if (!caps.cipherSuites.includes(suiteId)) {
+  if (required === undefined) return;
+  const missing = missingRequiredCapability(leaf.capabilities, required);
+  if (missing !== undefined) {
     throw new MlsError(
-      'unsupported_cipher_suite',
-      `leaf capabilities do not list cipher suite ${suiteId}`,
+      'missing_required_capability',
+      `leaf does not support required ${missing.kind} type ${missing.type}`,
     );
-  }
-  if (required !== undefined) {
-    const missing = missingRequiredCapability(caps, required);
-    if (missing !== undefined) {
-      throw new MlsError(
-        'missing_required_capability',
-        `leaf does not support required ${missing.kind} type ${missing.type}`,
-      );
-    }
   }
 }
 
@@ -139,7 +128,7 @@ export function validateLeafNodeForTree(
   source: LeafNodeSource,
   group: GroupLeafContext,
 ): void {
-  checkLeafSupportsGroup(leaf, tree.suite.id, requiredCapabilitiesOf(group.extensions));
+  checkRequiredCapabilities(leaf, requiredCapabilitiesOf(group.extensions));
   checkCredentialCompatibility(tree, leaf, leafIndex);
   checkLeafKeysUnique(tree, leaf, leafIndex);
   verifyLeafNode(tree.suite, leaf, {

@@ -13,7 +13,7 @@ import type { LeafNode, LifetimePolicy } from '../leafNode.js';
 import { verifyLeafNode } from '../leafNode.js';
 import { directPath } from '../treeMath.js';
 import { keyString } from './keyIndex.js';
-import { checkLeafSupportsGroup, requiredCapabilitiesOf } from './leafValidation.js';
+import { checkRequiredCapabilities, requiredCapabilitiesOf } from './leafValidation.js';
 import { verifyParentHashes } from './parentHash.js';
 import type { TreeReader } from './treeReader.js';
 import { equalBytes, leafSpan } from './treeReader.js';
@@ -32,8 +32,7 @@ export interface TreeValidationContext {
 /**
  * Checks that a received tree may be used (§12.4.3.1). Throws MlsError naming the first broken
  * rule: tree_hash_mismatch, invalid_tree, unmerged_leaves_invalid, duplicate_encryption_key,
- * duplicate_signature_key, unsupported_version, unsupported_cipher_suite,
- * missing_required_capability, unsupported_capability, duplicate_extension,
+ * duplicate_signature_key, missing_required_capability, unsupported_capability, duplicate_extension,
  * credential_type_unsupported, parent_hash_invalid, invalid_signature, invalid_lifetime.
  */
 export function validateRatchetTree(tree: TreeReader, ctx: TreeValidationContext): void {
@@ -127,15 +126,14 @@ export function checkKeysUnique(tree: TreeReader): void {
 }
 
 /**
- * Each member supports the group's version, cipher suite and required capabilities, lists its own
- * credential type and extensions (§7.2), and supports every credential type in use (§7.3: each
- * type is supported by all members, and each member supports all types in use).
+ * Each member supports the group's required capabilities and every credential type in use (§7.3:
+ * each type is supported by all members, and each member supports all types in use).
  */
 export function checkMembersSupportGroup(tree: TreeReader, extensions: readonly Extension[]): void {
   const required = requiredCapabilitiesOf(extensions);
   const inUse = [...tree.credentialTypes.keys()];
   tree.forEachMember((leaf: LeafNode, i) => {
-    checkLeafSupportsGroup(leaf, tree.suite.id, required);
+    checkRequiredCapabilities(leaf, required);
     for (const type of inUse) {
       if (!supportsCredential(leaf.capabilities, type)) {
         throw new MlsError(
