@@ -37,29 +37,49 @@ export class FrameReader {
   #ended = false;
   #failure: NetError | undefined;
   #wake: (() => void) | undefined;
+  #pausePending = false;
 
   constructor(stream: Stream, highWaterBytes: number) {
     this.#stream = stream;
     this.#highWater = highWaterBytes;
     stream.addEventListener('message', (evt) => {
       this.#buffer.append(evt.data);
-      if (this.#buffer.byteLength > this.#highWater && stream.readStatus === 'readable') {
-        stream.pause();
-      }
+      if (this.#buffer.byteLength > this.#highWater) this.#pauseSoon();
       this.#notify();
     });
-    stream.addEventListener('remoteCloseWrite', () => {
+    // 'end' comes once the remote closed its side and everything it sent was delivered to us;
+    // data held while paused defers it, so a paused reader never mistakes a pause for the end.
+    stream.addEventListener('end', () => {
       this.#ended = true;
       this.#notify();
     });
     stream.addEventListener('close', (evt) => {
-      this.#ended = true;
       if (evt.error !== undefined) {
         this.#failure ??= new NetError('stream_reset', 'the stream was reset', {
           cause: evt.error,
         });
+        this.#ended = true;
+      } else if (stream.readableEnded || stream.readBufferLength === 0) {
+        this.#ended = true;
       }
       this.#notify();
+    });
+  }
+
+  /**
+   * Pauses after the current dispatch. A 'message' event can be dispatched from inside
+   * `resume()`, which re-opens the yamux window after dispatching: pausing synchronously there
+   * would leave the stream paused with the window open, and a fast sender would then overrun
+   * the stream's read buffer.
+   */
+  #pauseSoon(): void {
+    if (this.#pausePending) return;
+    this.#pausePending = true;
+    queueMicrotask(() => {
+      this.#pausePending = false;
+      if (this.#buffer.byteLength > this.#highWater && this.#stream.readStatus === 'readable') {
+        this.#stream.pause();
+      }
     });
   }
 
@@ -89,6 +109,9 @@ export class FrameReader {
         throw new NetError('truncated', `the stream ended inside a frame`);
       }
       if (signal.aborted) throw abortError(signal, 'reading a frame');
+      // No whole frame is buffered, so more bytes are needed: a paused stream must flow again
+      // (a frame may be larger than the high-water mark).
+      if (this.#stream.readStatus === 'paused') this.#stream.resume();
       await new Promise<void>((resolve) => {
         const onAbort = (): void => resolve();
         signal.addEventListener('abort', onAbort, { once: true });
@@ -130,25 +153,50 @@ export class FrameReader {
   }
 }
 
-/** Writes one length-prefixed frame, waiting for `drain` when the transport buffer is full. */
+/**
+ * Bytes a stream may hold unsent before a writer waits. libp2p's `send()` only reports a full
+ * transport, and 'drain' fires on every window update even with megabytes still queued, so the
+ * queue itself is watched to keep a producer from running ahead of a slow reader.
+ */
+const WRITE_HIGH_WATER = 256 * 1024;
+
+function queueDrained(stream: Stream, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error): void => {
+      stream.removeEventListener('drain', check);
+      stream.removeEventListener('idle', check);
+      stream.removeEventListener('close', onClose);
+      signal.removeEventListener('abort', onAbort);
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    const check = (): void => {
+      if (!stream.writableNeedsDrain && stream.writeBufferLength <= WRITE_HIGH_WATER) done();
+    };
+    const onClose = (): void =>
+      done(new NetError('stream_reset', 'the stream closed while writing'));
+    const onAbort = (): void => done(abortError(signal, 'writing a frame'));
+    stream.addEventListener('drain', check);
+    stream.addEventListener('idle', check);
+    stream.addEventListener('close', onClose);
+    signal.addEventListener('abort', onAbort);
+    check();
+  });
+}
+
+/** Writes one length-prefixed frame, waiting while the stream's send queue is over its mark. */
 export async function writeFrame(
   stream: Stream,
   frame: Uint8Array,
   signal: AbortSignal,
 ): Promise<void> {
   if (signal.aborted) throw abortError(signal, 'writing a frame');
-  let ready: boolean;
   try {
-    ready = stream.send(new Uint8ArrayList(encodeLength(frame.byteLength), frame));
+    stream.send(new Uint8ArrayList(encodeLength(frame.byteLength), frame));
   } catch (cause) {
     throw new NetError('stream_reset', 'the stream is closed for writing', { cause });
   }
-  if (!ready) {
-    try {
-      await stream.onDrain({ signal });
-    } catch (cause) {
-      if (signal.aborted) throw abortError(signal, 'writing a frame');
-      throw new NetError('stream_reset', 'the stream closed while writing', { cause });
-    }
+  if (stream.writableNeedsDrain || stream.writeBufferLength > WRITE_HIGH_WATER) {
+    await queueDrained(stream, signal);
   }
 }

@@ -6,7 +6,12 @@ import {
   createParleyNode,
   loopbackNetConfig,
 } from '../../src-core/net/index.js';
-import type { NetConfigOverrides, ParleyNode, PeerAddressBook, PeerIdentityStore } from '../../src-core/net/index.js';
+import type {
+  NetConfigOverrides,
+  ParleyNode,
+  PeerAddressBook,
+  PeerIdentityStore,
+} from '../../src-core/net/index.js';
 
 const live = new Set<ParleyNode>();
 
