@@ -23,6 +23,8 @@ export type CryptoErrorCode =
   | 'hpke_invalid_psk'
   /** An HPKE context's sequence number would overflow (RFC 9180 §5.2). */
   | 'hpke_message_limit'
+  /** Seal, Open or Export on an HPKE context after destroy(). */
+  | 'hpke_context_destroyed'
   /** DeriveKeyPair found no valid scalar in 256 candidates (RFC 9180 §7.1.3). */
   | 'derive_key_pair_failed';
 

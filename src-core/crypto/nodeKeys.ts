@@ -106,12 +106,26 @@ export function ecPrivateKey(
   });
 }
 
-/** An EC public KeyObject from an uncompressed point; node rejects points off the curve. */
+const SPKI_PREFIX: Readonly<Record<EcCurve, string>> = {
+  'P-256': '3059301306072a8648ce3d020106082a8648ce3d030107034200',
+  'P-384': '3076301006072a8648ce3d020106052b81040022036200',
+  'P-521': '30819b301006072a8648ce3d020106052b8104002303818600',
+};
+
+/**
+ * An EC public KeyObject from an uncompressed point; node rejects points off the curve. JWK for
+ * P-256 (~100 µs); SPKI DER for P-384/P-521, because OpenSSL checks [n]Q = O on a JWK import,
+ * a full scalar multiplication (JWK P-384 ~470 µs, P-521 ~1500 µs; SPKI ~200 µs for all three).
+ */
 export function ecPublicKey(
   node: NodeCryptoModule,
   crv: EcCurve,
   uncompressed: Uint8Array,
 ): KeyObject {
+  if (crv !== 'P-256') {
+    const der = concat(Buffer.from(SPKI_PREFIX[crv], 'hex'), uncompressed);
+    return node.createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
+  }
   const n = (uncompressed.length - 1) / 2;
   return node.createPublicKey({
     key: {
@@ -122,4 +136,33 @@ export function ecPublicKey(
     },
     format: 'jwk',
   });
+}
+
+/**
+ * Public KeyObjects of signature keys, most recently used last. A member verifies the same few
+ * senders' keys over and over, and an import costs as much as the verification or more (see
+ * above). Public keys only: private KeyObjects are never cached, because a KeyObject cannot be
+ * wiped and a cache would keep signing and HPKE secrets alive beyond the caller's control.
+ */
+const PUBLIC_CACHE_SIZE = 1024;
+const publicCache = new Map<string, KeyObject>();
+
+export function cachedPublicKey(
+  kind: string,
+  publicKey: Uint8Array,
+  load: (publicKey: Uint8Array) => KeyObject,
+): KeyObject {
+  const id = `${kind}:${b64u(publicKey)}`;
+  let key = publicCache.get(id);
+  if (key !== undefined) {
+    publicCache.delete(id);
+  } else {
+    // A key that fails to import throws here and is not cached.
+    key = load(publicKey);
+    if (publicCache.size >= PUBLIC_CACHE_SIZE) {
+      publicCache.delete(publicCache.keys().next().value!);
+    }
+  }
+  publicCache.set(id, key);
+  return key;
 }

@@ -190,10 +190,16 @@ describe.each(BACKENDS)('HPKE on %s', (backend: Backend) => {
     expectCryptoError(() => s.seal(r.publicKey, info, aad, te.encode('x')), 'hpke_export_only');
   });
 
-  it('a destroyed context is wiped and refuses to seal', () => {
+  it('a destroyed context refuses to seal, open or export', () => {
     const s = hpkeSuite(0x20, 1, 1, backend);
-    const { context } = s.setupBaseS(s.kem.generateKeyPair().publicKey, info);
+    const r = s.kem.generateKeyPair();
+    const { enc, context } = s.setupBaseS(r.publicKey, info);
+    const ct = context.seal(aad, te.encode('x'));
+    const rx = s.setupBaseR(enc, r.privateKey, info);
     context.destroy();
-    expectCryptoError(() => context.seal(aad, te.encode('x')), 'hpke_message_limit');
+    rx.destroy();
+    expectCryptoError(() => context.seal(aad, te.encode('x')), 'hpke_context_destroyed');
+    expectCryptoError(() => context.export(aad, 32), 'hpke_context_destroyed');
+    expectCryptoError(() => rx.open(aad, ct), 'hpke_context_destroyed');
   });
 });

@@ -17,6 +17,7 @@ export interface ContextSecrets {
 
 abstract class HpkeContext {
   private seq = 0;
+  private destroyed = false;
 
   constructor(
     protected readonly aead: Aead,
@@ -31,6 +32,7 @@ abstract class HpkeContext {
 
   /** Export(exporter_context, L) = LabeledExpand(exporter_secret, "sec", exporter_context, L). */
   export(exporterContext: Uint8Array, length: number): Uint8Array {
+    this.checkAlive();
     return this.labeled.expand(this.secrets.exporterSecret, 'sec', exporterContext, length);
   }
 
@@ -39,10 +41,16 @@ abstract class HpkeContext {
     this.secrets.key.fill(0);
     this.secrets.baseNonce.fill(0);
     this.secrets.exporterSecret.fill(0);
-    this.seq = Number.MAX_SAFE_INTEGER;
+    this.destroyed = true;
+  }
+
+  private checkAlive(): void {
+    if (this.destroyed)
+      throw new CryptoError('hpke_context_destroyed', 'HPKE context was destroyed');
   }
 
   protected key(): Uint8Array {
+    this.checkAlive();
     if (this.aead.id === AEAD_EXPORT_ONLY) {
       throw new CryptoError('hpke_export_only', 'this HPKE context can only export');
     }

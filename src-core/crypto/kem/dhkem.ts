@@ -72,7 +72,7 @@ export class DhKem implements Kem {
 
   /** Encap(pkR); `ikmE` replaces the random ephemeral key (test vectors only). */
   encap(pkR: Uint8Array, ikmE?: Uint8Array): Encapsulation {
-    const eph = this.derive(ikmE ?? this.freshIkm());
+    const eph = this.ephemeral(ikmE);
     try {
       const dh = eph.key.dh(pkR);
       const enc = eph.key.publicKey();
@@ -92,7 +92,7 @@ export class DhKem implements Kem {
   /** AuthEncap(pkR, skS): the shared secret also proves knowledge of skS. */
   authEncap(pkR: Uint8Array, skS: Uint8Array, ikmE?: Uint8Array): Encapsulation {
     const sender = this.group.importPrivate(skS);
-    const eph = this.derive(ikmE ?? this.freshIkm());
+    const eph = this.ephemeral(ikmE);
     try {
       const dh = concatWiping(eph.key.dh(pkR), sender.dh(pkR));
       const enc = eph.key.publicKey();
@@ -110,8 +110,15 @@ export class DhKem implements Kem {
     return this.extractAndExpand(dh, concat(enc, key.publicKey(), pkS));
   }
 
-  private freshIkm(): Uint8Array {
-    return randomBytes(this.privateKeySize);
+  /** The ephemeral key pair of Encap: GenerateKeyPair(), or DeriveKeyPair(ikmE) for vectors. */
+  private ephemeral(ikmE: Uint8Array | undefined): { privateKey: Uint8Array; key: DhPrivateKey } {
+    if (ikmE !== undefined) return this.derive(ikmE);
+    const ikm = randomBytes(this.privateKeySize);
+    try {
+      return this.derive(ikm);
+    } finally {
+      ikm.fill(0);
+    }
   }
 
   private derive(ikm: Uint8Array): { privateKey: Uint8Array; key: DhPrivateKey } {

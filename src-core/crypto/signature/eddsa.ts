@@ -12,7 +12,7 @@ import type { Backend, NodeCryptoModule } from '../backend.js';
 import { nodeFor } from '../backend.js';
 import { ownBytes } from '../bytes.js';
 import { CryptoError } from '../errors.js';
-import { okpPrivateKey, okpPublicBytes, okpPublicKey } from '../nodeKeys.js';
+import { cachedPublicKey, okpPrivateKey, okpPublicBytes, okpPublicKey } from '../nodeKeys.js';
 import { randomBytes } from '../random.js';
 import type { KeyPair, SignatureScheme } from '../types.js';
 
@@ -88,9 +88,10 @@ function nobleOps(spec: EddsaSpec): EddsaOps {
 }
 
 function nodeOps(node: NodeCryptoModule, spec: EddsaSpec): EddsaOps {
+  const load = (pk: Uint8Array) => okpPublicKey(node, spec.name, pk);
   return {
     publicKey: (sk) => okpPublicBytes(okpPrivateKey(node, spec.name, sk)),
     sign: (sk, m) => ownBytes(node.sign(null, m, okpPrivateKey(node, spec.name, sk))),
-    verify: (pk, m, sig) => node.verify(null, m, okpPublicKey(node, spec.name, pk), sig),
+    verify: (pk, m, sig) => node.verify(null, m, cachedPublicKey(spec.name, pk, load), sig),
   };
 }
