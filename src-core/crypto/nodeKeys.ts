@@ -8,6 +8,9 @@
  * it; we pass a placeholder instead of computing the public key in JavaScript. That is Node
  * behaviour, not a documented promise, so it is checked once per curve against the PKCS#8 path
  * and, should a future Node differ, PKCS#8 is used instead.
+ *
+ * A JWK passes the private key as a base64url string, which JavaScript cannot wipe; it is
+ * garbage once the import returns. Byte buffers we build around secrets are wiped.
  */
 import type { KeyObject } from 'node:crypto';
 import type { NodeCryptoModule } from './backend.js';
@@ -36,7 +39,8 @@ const placeholderWorks = new Map<OkpCurve, boolean>();
 function viaPkcs8(node: NodeCryptoModule, crv: OkpCurve, d: Uint8Array): KeyObject {
   const der = concat(Buffer.from(PKCS8_PREFIX[crv], 'hex'), d);
   try {
-    return node.createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs8' });
+    const view = Buffer.from(der.buffer, der.byteOffset, der.length);
+    return node.createPrivateKey({ key: view, format: 'der', type: 'pkcs8' });
   } finally {
     der.fill(0);
   }

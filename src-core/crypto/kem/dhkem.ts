@@ -132,7 +132,11 @@ export class DhKem implements Kem {
     }
   }
 
-  /** X25519, X448: sk = LabeledExpand(dkp_prk, "sk", "", Nsk). */
+  /**
+   * X25519, X448: sk = LabeledExpand(dkp_prk, "sk", "", Nsk). §7.1.2 says SerializePrivateKey
+   * clamps, but the RFC's own test vectors (skRm, skEm) and MLS's carry the unclamped bytes; we
+   * keep them unclamped to match, and the DH clamps on use (RFC 7748), so the key is the same.
+   */
   private expandSk(dkpPrk: Uint8Array): Uint8Array {
     return this.labeled.expand(dkpPrk, 'sk', EMPTY, this.privateKeySize);
   }
