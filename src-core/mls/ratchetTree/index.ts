@@ -30,5 +30,10 @@ export {
   checkMembersSupportGroup,
   checkUnmergedLeaves,
   validateRatchetTree,
+  validateRatchetTreeAsync,
 } from './treeValidation.js';
-export type { TreeValidationContext } from './treeValidation.js';
+export type {
+  LeafSignatureCheck,
+  SignatureBatchVerifier,
+  TreeValidationContext,
+} from './treeValidation.js';

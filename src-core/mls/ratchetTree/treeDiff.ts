@@ -15,7 +15,7 @@ import type { Node, ParentNode } from '../ratchetTreeExtension.js';
 import { NodeType } from '../ratchetTreeExtension.js';
 import type { LeafIndex, NodeIndex } from '../treeMath.js';
 import type { KeyIndex } from './keyIndex.js';
-import { buildSubtree, leafEntry, parentCounts, parentEntry } from './nodeEntry.js';
+import { buildSubtree, leafCounts, leafEntry, parentCounts, parentEntry } from './nodeEntry.js';
 import type { Transient } from './persistentVector.js';
 import { MAX_LENGTH } from './persistentVector.js';
 import type { TreeState } from './ratchetTree.js';
@@ -174,7 +174,7 @@ export class TreeDiff extends TreeReader {
     this.leaves = 2 * oldLeaves;
     this.t.resize(2 * this.leaves - 1);
     const rightRoot = 3 * oldLeaves - 1;
-    const rightEntry = buildSubtree(
+    buildSubtree(
       this.suite,
       rightRoot,
       () => undefined,
@@ -182,7 +182,12 @@ export class TreeDiff extends TreeReader {
     );
     const newRoot = this.leaves - 1;
     // A placeholder until the dirty refresh computes the real values.
-    this.t.set(newRoot, { node: undefined, hash: rightEntry.hash, resolutionSize: 0, members: 0 });
+    this.t.set(newRoot, {
+      node: undefined,
+      hash: new Uint8Array(0),
+      resolutionSize: 0,
+      members: 0,
+    });
     this.countsDirty.add(newRoot);
     this.hashDirty.add(newRoot);
   }
@@ -224,8 +229,7 @@ export class TreeDiff extends TreeReader {
       for (const x of byLevel[k] ?? []) {
         const e = this.t.get(x);
         if (k === 0) {
-          const n = e.node === undefined ? 0 : 1;
-          this.t.set(x, { node: e.node, hash: e.hash, resolutionSize: n, members: n });
+          this.t.set(x, leafCounts(e.node, e.hash));
         } else {
           this.t.set(x, parentCounts(e.node, this.t.get(x - half), this.t.get(x + half), e.hash));
         }

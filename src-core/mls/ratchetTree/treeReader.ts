@@ -118,7 +118,7 @@ export abstract class TreeReader {
 
   /** The tree hash of the whole tree (§7.8). */
   treeHash(): Uint8Array {
-    return this.hashed(this.root).hash;
+    return this.nodeTreeHash(this.root);
   }
 
   /** The tree hash of the subtree under `x`. */

@@ -6,11 +6,20 @@
  * Credential validation with the Authentication Service is the caller's: it needs identities,
  * which this layer knows nothing of.
  */
+import { encode } from '../../codec/index.js';
+import { mlsLabel, signContentCodec } from '../../crypto/labels.js';
 import { supportsCredential } from '../capabilities.js';
 import { MlsError } from '../errors.js';
 import type { Extension } from '../extension.js';
 import type { LeafNode, LifetimePolicy } from '../leafNode.js';
-import { verifyLeafNode } from '../leafNode.js';
+import {
+  LeafNodeSource,
+  checkLeafNodeCapabilities,
+  checkLifetime,
+  encodeLeafNodeTbs,
+  verifyLeafNode,
+} from '../leafNode.js';
+import type { LeafIndex } from '../treeMath.js';
 import { directPath } from '../treeMath.js';
 import { keyString } from './keyIndex.js';
 import { checkRequiredCapabilities, requiredCapabilitiesOf } from './leafValidation.js';
@@ -32,10 +41,89 @@ export interface TreeValidationContext {
 /**
  * Checks that a received tree may be used (§12.4.3.1). Throws MlsError naming the first broken
  * rule: tree_hash_mismatch, invalid_tree, unmerged_leaves_invalid, duplicate_encryption_key,
- * duplicate_signature_key, missing_required_capability, unsupported_capability, duplicate_extension,
- * credential_type_unsupported, parent_hash_invalid, invalid_signature, invalid_lifetime.
+ * duplicate_signature_key, missing_required_capability, credential_type_unsupported,
+ * parent_hash_invalid, unsupported_capability, duplicate_extension, invalid_lifetime,
+ * invalid_signature.
  */
 export function validateRatchetTree(tree: TreeReader, ctx: TreeValidationContext): void {
+  checkTreeStructure(tree, ctx);
+  tree.forEachMember((leaf, leafIndex) => {
+    verifyLeafNode(tree.suite, leaf, {
+      binding: { groupId: ctx.groupId, leafIndex },
+      ...(ctx.lifetime === undefined ? {} : { lifetime: ctx.lifetime }),
+    });
+  });
+}
+
+/** One leaf signature to check: SignWithLabel(signature_key, "LeafNodeTBS", LeafNodeTBS). */
+export interface LeafSignatureCheck {
+  readonly leafIndex: LeafIndex;
+  readonly publicKey: Uint8Array;
+  /** The bytes the signature scheme verifies: the encoded SignContent (§5.1.2). */
+  readonly message: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+/**
+ * Verifies a batch of signatures with the group's signature scheme, one result per check, in
+ * order. Lets a caller spread the one verification per member that dominates a join over several
+ * cores (e.g. node:crypto's thread pool), which this synchronous layer cannot do itself.
+ */
+export type SignatureBatchVerifier = (
+  checks: readonly LeafSignatureCheck[],
+) => Promise<readonly boolean[]>;
+
+const SIGNATURE_BATCH = 2048;
+const LEAF_NODE_TBS_LABEL = 'LeafNodeTBS';
+
+/**
+ * `validateRatchetTree` with the leaf signatures checked by `verifyBatch` (in batches, so the
+ * messages of a large tree are not all held at once). Same rules, same error codes.
+ */
+export async function validateRatchetTreeAsync(
+  tree: TreeReader,
+  ctx: TreeValidationContext,
+  verifyBatch: SignatureBatchVerifier,
+): Promise<void> {
+  checkTreeStructure(tree, ctx);
+  const label = mlsLabel(LEAF_NODE_TBS_LABEL);
+  let batch: LeafSignatureCheck[] = [];
+  const flush = async (): Promise<void> => {
+    const results = await verifyBatch(batch);
+    if (results.length !== batch.length) {
+      throw new MlsError('invalid_argument', 'signature verifier returned a wrong result count');
+    }
+    batch.forEach((c, i) => {
+      if (results[i] !== true) {
+        throw new MlsError('invalid_signature', `leaf ${c.leafIndex}: LeafNode signature`);
+      }
+    });
+    batch = [];
+  };
+  const leaves: [LeafNode, LeafIndex][] = [];
+  tree.forEachMember((leaf, leafIndex) => leaves.push([leaf, leafIndex]));
+  for (const [leaf, leafIndex] of leaves) {
+    checkLeafNodeCapabilities(leaf);
+    if (leaf.leafNodeSource === LeafNodeSource.keyPackage && ctx.lifetime !== undefined) {
+      checkLifetime(leaf.lifetime, ctx.lifetime);
+    }
+    const tbs =
+      leaf.leafNodeSource === LeafNodeSource.keyPackage
+        ? encodeLeafNodeTbs(leaf)
+        : encodeLeafNodeTbs(leaf, { groupId: ctx.groupId, leafIndex });
+    batch.push({
+      leafIndex,
+      publicKey: leaf.signatureKey,
+      message: encode(signContentCodec, { label, content: tbs }),
+      signature: leaf.signature,
+    });
+    if (batch.length === SIGNATURE_BATCH) await flush();
+  }
+  if (batch.length > 0) await flush();
+}
+
+/** Every rule of §12.4.3.1 except the per-leaf checks of `verifyLeafNode`. */
+function checkTreeStructure(tree: TreeReader, ctx: TreeValidationContext): void {
   if (!equalBytes(tree.treeHash(), ctx.treeHash)) {
     throw new MlsError('tree_hash_mismatch', 'the tree does not match the GroupContext tree_hash');
   }
@@ -44,12 +132,6 @@ export function validateRatchetTree(tree: TreeReader, ctx: TreeValidationContext
   checkKeysUnique(tree);
   checkMembersSupportGroup(tree, ctx.extensions);
   verifyParentHashes(tree);
-  tree.forEachMember((leaf, leafIndex) => {
-    verifyLeafNode(tree.suite, leaf, {
-      binding: { groupId: ctx.groupId, leafIndex },
-      ...(ctx.lifetime === undefined ? {} : { lifetime: ctx.lifetime }),
-    });
-  });
 }
 
 /**
