@@ -65,7 +65,11 @@ describe.each(BACKENDS)('signatures on %s', (backend) => {
     });
 
     it('rejects private keys of the wrong length', () => {
-      for (const bad of [new Uint8Array(0), bytes(sk - 1, 1), bytes(sk + 1, 1)]) {
+      // ECDSA scalars may arrive without leading zeros (minimal big-endian), so only EdDSA seeds
+      // must have the exact length; a longer key is wrong for both.
+      const isEcdsa = (id & 0xff) === 0x03;
+      const tooShort = isEcdsa ? [] : [bytes(sk - 1, 1)];
+      for (const bad of [new Uint8Array(0), ...tooShort, bytes(sk + 1, 1)]) {
         expectCryptoError(() => scheme.sign(bad, msg), 'invalid_private_key');
         expectCryptoError(() => scheme.publicKeyFromPrivate(bad), 'invalid_private_key');
       }
@@ -148,6 +152,19 @@ describe.each(BACKENDS)('signatures on %s', (backend) => {
         () => scheme.sign(bytes(spec.scalarSize, 0xff), msg),
         'invalid_private_key',
       );
+      expectCryptoError(
+        () => scheme.sign(bytes(spec.scalarSize + 1, 1), msg),
+        'invalid_private_key',
+      );
+      expectCryptoError(() => scheme.sign(new Uint8Array(0), msg), 'invalid_private_key');
+    });
+
+    it('accepts a private key written as a minimal big-endian integer (leading zeros dropped)', () => {
+      let kp = scheme.generateKeyPair();
+      while (kp.privateKey[0] !== 0) kp = scheme.generateKeyPair();
+      const short = kp.privateKey.subarray(1);
+      expect(scheme.publicKeyFromPrivate(short)).toEqual(kp.publicKey);
+      expect(scheme.verify(kp.publicKey, msg, scheme.sign(short, msg))).toBe(true);
     });
   });
 

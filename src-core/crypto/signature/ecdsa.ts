@@ -79,12 +79,12 @@ export function ecdsaScheme(curve: EcCurve, backend: Backend): SignatureScheme {
       return { privateKey, publicKey: ops.publicKey(privateKey) };
     },
     publicKeyFromPrivate(privateKey) {
-      checkPrivateKey(spec, privateKey);
-      return ops.publicKey(privateKey);
+      return ops.publicKey(normalizePrivateKey(spec, privateKey));
     },
     sign(privateKey, message) {
-      checkPrivateKey(spec, privateKey);
-      const sig = ops.sign(privateKey, message);
+      const sk = normalizePrivateKey(spec, privateKey);
+      const sig = ops.sign(sk, message);
+      if (sk !== privateKey) sk.fill(0);
       // Low-S: (r, s) and (r, n - s) are both valid; emit the smaller so our output is canonical.
       const s = sig.s > half ? spec.order - sig.s : sig.s;
       return encodeDerSignature(sig.r, s);
@@ -103,8 +103,13 @@ export function ecdsaScheme(curve: EcCurve, backend: Backend): SignatureScheme {
   };
 }
 
-function checkPrivateKey(spec: EcdsaSpec, sk: Uint8Array): void {
-  if (sk.length !== spec.scalarSize) {
+/**
+ * The scalar as exactly `scalarSize` bytes. Some implementations write ECDSA private keys as a
+ * minimal big-endian integer (the official P-521 vectors carry 65-byte keys), so a shorter
+ * encoding is accepted and left-padded; a longer one is not.
+ */
+function normalizePrivateKey(spec: EcdsaSpec, sk: Uint8Array): Uint8Array {
+  if (sk.length === 0 || sk.length > spec.scalarSize) {
     throw new CryptoError(
       'invalid_private_key',
       `${spec.curve} private key of ${sk.length} bytes, want ${spec.scalarSize}`,
@@ -113,6 +118,10 @@ function checkPrivateKey(spec: EcdsaSpec, sk: Uint8Array): void {
   const d = bytesToBigInt(sk);
   if (d === 0n || d >= spec.order)
     throw new CryptoError('invalid_private_key', `${spec.curve} scalar out of range`);
+  if (sk.length === spec.scalarSize) return sk;
+  const padded = new Uint8Array(spec.scalarSize);
+  padded.set(sk, spec.scalarSize - sk.length);
+  return padded;
 }
 
 interface EcdsaOps {
