@@ -62,9 +62,7 @@ export class PersistentVector<T> {
 
   get(i: number): T {
     checkIndex(i, this.length);
-    let node = this.root;
-    for (let s = this.shift; s > 0; s -= BITS) node = node[(i >>> s) & MASK] as Chunk;
-    return node[i & MASK] as T;
+    return lookup<T>(this.root, this.shift, i);
   }
 
   /** Calls `f` for each slot in [from, to) in order, walking each chunk once. */
@@ -103,6 +101,17 @@ export class PersistentVector<T> {
     collect(this.root, this.shift, all);
     return all.size;
   }
+}
+
+/** Slot `i`; a slot grown into but never written reads as undefined. */
+function lookup<T>(root: Chunk, shift: number, i: number): T {
+  let node = root;
+  for (let s = shift; s > 0; s -= BITS) {
+    const child = node[(i >>> s) & MASK] as Chunk | undefined;
+    if (child === undefined) return undefined as T;
+    node = child;
+  }
+  return node[i & MASK] as T;
 }
 
 function collect(node: Chunk, shift: number, into: Set<Chunk>): void {
@@ -168,13 +177,7 @@ export class Transient<T> {
 
   get(i: number): T {
     checkIndex(i, this.len);
-    let node = this.root;
-    for (let s = this.shift; s > 0; s -= BITS) {
-      const child = node[(i >>> s) & MASK] as Chunk | undefined;
-      if (child === undefined) return undefined as T;
-      node = child;
-    }
-    return node[i & MASK] as T;
+    return lookup<T>(this.root, this.shift, i);
   }
 
   /** Calls `f` for each slot in [from, to) in order, walking each chunk once. */
