@@ -1,3 +1,5 @@
+import { WebSocket } from 'ws';
+
 // Node 20 has no Promise.withResolvers; libp2p 3 calls it. Electron's Node and Node 22+ have it.
 interface Resolvers<T> {
   promise: Promise<T>;
@@ -17,5 +19,10 @@ if (typeof promiseCtor.withResolvers !== 'function') {
     return { promise, resolve, reject };
   };
 }
+
+// Node 20 has no global WebSocket (Node 22 and Electron do); @libp2p/websockets dials with it.
+// `ws` is the implementation its listener already uses, and follows the same browser API.
+const g = globalThis as { WebSocket?: unknown };
+g.WebSocket ??= WebSocket;
 
 export {};

@@ -8,6 +8,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import type { PeerAddressBook } from './addressBook.js';
 import { MAX_ADDRS_PER_PEER, rememberPeer } from './addressBook.js';
 import type { ConnectionsConfig, ReconnectConfig } from './config.js';
+import { describeError } from './errors.js';
 import type { NetEventEmitter } from './events.js';
 
 /** Dials of LAN-discovered peers at once; more wait for the next announcement. */
@@ -149,7 +150,7 @@ export class Discovery {
     try {
       await rememberPeer(this.#book, peerId, addrs, { seenAtMs: Date.now() });
     } catch (err) {
-      console.error('net: cannot update the address book', err);
+      console.error(`net: cannot update the address book: ${describeError(err)}`);
     }
   }
 

@@ -37,3 +37,15 @@ export class NetError extends ParleyError<NetErrorCode> {
 export function isNetError(err: unknown, ...codes: NetErrorCode[]): err is NetError {
   return err instanceof NetError && (codes.length === 0 || codes.includes(err.code));
 }
+
+/**
+ * How a caught error is logged: its class and code only. Errors thrown by the layers above may
+ * carry message text built from secrets or payloads, so their messages are not logged here.
+ */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return typeof code === 'string' ? `${err.name} (${code})` : err.name;
+  }
+  return typeof err;
+}

@@ -1,6 +1,7 @@
 // Connection status as events, for the UI and the delivery layer: who is online, which peers a
 // topic's mesh holds, what discovery and reconnection are doing, and which peers broke a
 // protocol. Peers appear as peer id strings; no libp2p type leaks upward.
+import { NetError, describeError } from './errors.js';
 import type { NetErrorCode } from './errors.js';
 
 export interface NetEvents {
@@ -55,7 +56,7 @@ export class NetEventEmitter {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         off();
-        reject(new Error(`no ${name} event within ${timeoutMs} ms`));
+        reject(new NetError('timeout', `no ${name} event within ${timeoutMs} ms`));
       }, timeoutMs);
       const off = this.on(name, (detail) => {
         if (!match(detail)) return;
@@ -73,7 +74,7 @@ export class NetEventEmitter {
       try {
         (listener as NetEventListener<K>)(detail);
       } catch (err) {
-        console.error(`net: a '${name}' listener threw`, err);
+        console.error(`net: a '${name}' listener threw ${describeError(err)}`);
       }
     }
   }

@@ -11,7 +11,7 @@ import type {
   TopicScoreParams,
 } from '@libp2p/gossipsub/score';
 import type { GossipConfig } from './config.js';
-import { NetError } from './errors.js';
+import { NetError, describeError } from './errors.js';
 import type { NetEventEmitter } from './events.js';
 import { GossipEnvelope } from './pb/wire.js';
 import { wireBytes } from './reqresp.js';
@@ -200,7 +200,7 @@ export class Gossip {
           receivedFrom: propagationSource.toString(),
         });
       } catch (err) {
-        console.error(`net: onMessage for a topic threw`, err);
+        console.error(`net: onMessage for a topic threw ${describeError(err)}`);
       }
     });
     const refresh = (): void => this.#refreshStatus();
@@ -261,7 +261,7 @@ export class Gossip {
           receivedFrom: from,
         });
       } catch (err) {
-        console.error('net: a topic validator threw', err);
+        console.error(`net: a topic validator threw ${describeError(err)}`);
         verdict = 'ignore';
       }
     }

@@ -12,7 +12,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Multiaddr } from '@multiformats/multiaddr';
 import type { RequestConfig } from './config.js';
-import { NetError, isNetError } from './errors.js';
+import { NetError, describeError, isNetError } from './errors.js';
 import type { NetEventEmitter } from './events.js';
 import { FrameReader, abortError, writeFrame } from './framing.js';
 import { Chunk, RequestHead, ResponseHead } from './pb/wire.js';
@@ -351,7 +351,7 @@ export class RequestResponse {
         if (gone.signal.aborted) throw abortError(gone.signal, `handling ${protocol}`);
         const refusal = err instanceof RequestRefused ? err.refusal : 'internal';
         if (!(err instanceof RequestRefused))
-          console.error(`net: handler for ${protocol} threw`, err);
+          console.error(`net: handler for ${protocol} threw ${describeError(err)}`);
         await source?.drain();
         await reply({ status: ResponseHead.Status.ERROR, errorCode: refusal });
         await stream.close({ signal: withTimeout(limits.idleTimeoutMs) });
