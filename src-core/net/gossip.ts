@@ -217,20 +217,30 @@ export class Gossip {
       throw new NetError('invalid_argument', `already subscribed to this topic`);
     }
     this.#topics.set(topic, { handlers, lastStatus: '' });
+    this.#pubsub.topicValidators.set(topic, (from, msg) => this.#validate(from.toString(), msg));
+    try {
+      this.#pubsub.subscribe(topic);
+    } catch (cause) {
+      this.#topics.delete(topic);
+      this.#pubsub.topicValidators.delete(topic);
+      throw new NetError('not_started', 'cannot join a topic: the node is not running', { cause });
+    }
     this.#internals.score.params.topics[topic] = {
       ...(this.#internals.score.params.topics[topic] ?? {}),
       ...topicScoreParams(this.#cfg),
     } as TopicScoreParams;
-    this.#pubsub.topicValidators.set(topic, (from, msg) => this.#validate(from.toString(), msg));
-    this.#pubsub.subscribe(topic);
     this.#refreshStatus();
     return () => this.unsubscribe(topic);
   }
 
   unsubscribe(topic: string): void {
     if (!this.#topics.delete(topic)) return;
-    this.#pubsub.unsubscribe(topic);
     this.#pubsub.topicValidators.delete(topic);
+    try {
+      this.#pubsub.unsubscribe(topic);
+    } catch {
+      // The node is stopped: there is no subscription left to announce the end of.
+    }
     // Scores of this topic's peers are kept until they decay: leaving does not forgive.
   }
 
@@ -304,12 +314,16 @@ export class Gossip {
         recipients: result.recipients.length,
       };
     } catch (cause) {
-      const duplicate = (cause as Error).message === 'PublishError.Duplicate';
-      throw new NetError(
-        duplicate ? 'duplicate_message' : 'publish_failed',
-        duplicate ? 'this payload was already published on the topic' : 'publish failed',
-        { cause },
-      );
+      const reason = (cause as Error).message;
+      if (reason === 'PublishError.Duplicate') {
+        throw new NetError('duplicate_message', 'this payload was already published on the topic', {
+          cause,
+        });
+      }
+      if (reason === 'PublishError.Uninitialized') {
+        throw new NetError('not_started', 'cannot publish: the node is not running', { cause });
+      }
+      throw new NetError('publish_failed', 'publish failed', { cause });
     }
   }
 

@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GossipMessage, ParleyNode } from '../../src-core/net/index.js';
-import { NetError } from '../../src-core/net/index.js';
+import {
+  MemoryPeerIdentityStore,
+  NetError,
+  createParleyNode,
+  loopbackNetConfig,
+} from '../../src-core/net/index.js';
 import { bytes, connectMesh, startNodes, stopAll, text, waitFor } from './helpers.js';
 
 afterEach(stopAll);
@@ -70,6 +75,28 @@ describe('gossip on 127.0.0.1', () => {
     await expect(a!.gossip.publish('/parley/test/alone', 1, bytes('hello'))).rejects.toMatchObject({
       code: 'duplicate_message',
     });
+  });
+
+  it('a node not started refuses to join topics, and starts only once', async () => {
+    const node = await createParleyNode({
+      identity: new MemoryPeerIdentityStore(),
+      config: loopbackNetConfig(),
+    });
+    try {
+      expect(() =>
+        node.gossip.subscribe('/parley/test/early', { onMessage: () => undefined }),
+      ).toThrow(expect.objectContaining({ code: 'not_started' }));
+      await expect(node.dial('/ip4/127.0.0.1/tcp/1')).rejects.toMatchObject({
+        code: 'not_started',
+      });
+      await node.start();
+      node.gossip.subscribe('/parley/test/early', { onMessage: () => undefined });
+      expect(node.gossip.topics()).toEqual(['/parley/test/early']);
+      await expect(node.start()).rejects.toMatchObject({ code: 'already_started' });
+    } finally {
+      await node.stop();
+    }
+    await expect(node.start()).rejects.toMatchObject({ code: 'already_started' });
   });
 
   it('rejects oversized or empty payloads and bad kinds before publishing', async () => {
