@@ -7,11 +7,12 @@
  * returns a `TreeDiff`; the diff's `commit()` gives the next version and leaves this one as it
  * was, or the diff is simply dropped.
  */
+import { decode, encode } from '../../codec/index.js';
 import type { CipherSuite } from '../../crypto/types.js';
 import { MlsError } from '../errors.js';
 import type { LeafNode } from '../leafNode.js';
 import type { Node, RatchetTreeNodes } from '../ratchetTreeExtension.js';
-import { NodeType, ratchetTreeEncodingProblem } from '../ratchetTreeExtension.js';
+import { NodeType, ratchetTreeCodec, ratchetTreeEncodingProblem } from '../ratchetTreeExtension.js';
 import type { NodeIndex } from '../treeMath.js';
 import { KeyIndex } from './keyIndex.js';
 import { buildSubtree } from './nodeEntry.js';
@@ -117,6 +118,25 @@ export class RatchetTree extends TreeReader {
       credentialTypes,
       liveKeys,
     });
+  }
+
+  /**
+   * A tree from the `extension_data` of a `ratchet_tree` extension (§12.4.3.3).
+   * Throws MlsError('decode_failed' | 'invalid_tree'); validate it before use.
+   */
+  static fromExtensionData(suite: CipherSuite, data: Uint8Array): RatchetTree {
+    let nodes: RatchetTreeNodes;
+    try {
+      nodes = decode(ratchetTreeCodec, data);
+    } catch (e) {
+      throw new MlsError('decode_failed', 'ratchet_tree extension does not decode', { cause: e });
+    }
+    return RatchetTree.fromNodes(suite, nodes);
+  }
+
+  /** The `extension_data` of a `ratchet_tree` extension carrying this tree. */
+  toExtensionData(): Uint8Array {
+    return encode(ratchetTreeCodec, this.toNodes());
   }
 
   /** The tree of a new group: its creator alone at leaf 0 (§11). */
