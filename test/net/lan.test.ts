@@ -20,7 +20,33 @@ function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
+/** Removes namespaces left by an earlier run of this test that was killed before its cleanup. */
+function sweepStale(): void {
+  let list: string;
+  try {
+    list = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  } catch {
+    return;
+  }
+  for (const line of list.split('\n')) {
+    const m = /^(pl(\d+)(?:hub|n\d+|probe))\b/.exec(line);
+    if (m === null || Number(m[2]) === process.pid) continue;
+    try {
+      process.kill(Number(m[2]), 0);
+      continue; // that run is still going
+    } catch {
+      // its process is gone: the namespace is a leftover
+    }
+    try {
+      ip('netns', 'del', m[1]!);
+    } catch {
+      // best effort
+    }
+  }
+}
+
 function probe(): string | undefined {
+  sweepStale();
   const name = `${tag}probe`;
   try {
     ip('netns', 'add', name);
@@ -160,8 +186,9 @@ describe.skipIf(whyNot !== undefined)('LAN in network namespaces', () => {
           for (const addr of l.remoteAddrs as string[]) expect(addr).toContain(`/ip4/${subnet()}.`);
         }
       }
-      // Gossip needs the mesh: wait for the heartbeat to graft, then publish from each.
-      await new Promise((r) => setTimeout(r, 2000));
+      // Gossip needs the mesh: wait until each peer has grafted the other two.
+      const mesh = (p: Peer) => p.lines.filter((l) => l.type === 'mesh').at(-1)?.mesh;
+      await waitFor(() => peers.every((p) => mesh(p) === NODES - 1), 'full meshes', 20_000);
       for (const [i, p] of peers.entries()) p.child.stdin.write(`publish hello from ${i}\n`);
       const texts = (p: Peer) => p.lines.filter((l) => l.type === 'message').map((l) => l.text);
       await waitFor(
