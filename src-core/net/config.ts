@@ -159,7 +159,7 @@ export function defaultNetConfig(overrides: NetConfigOverrides = {}): NetConfig 
       connectionDataBytes: 1 * MiB,
     },
     webrtc: { iceServers: [] },
-    mdns: { enabled: true, intervalMs: 10_000, serviceTag: 'parley.local' },
+    mdns: { enabled: true, intervalMs: 10_000, serviceTag: '_parley._udp.local' },
     connections: {
       maxConnections: 300,
       allow: LOOPBACK_NETS,

@@ -170,7 +170,7 @@ describe.skipIf(whyNot !== undefined)('LAN in network namespaces', () => {
       namespaces = buildLan();
       const topic = `/parley/test/lan/${process.pid}`;
       for (const ns of namespaces.slice(1))
-        peers.push(startPeer(ns, `parley-test-${process.pid}`, topic));
+        peers.push(startPeer(ns, `_parley-test-${process.pid}._udp.local`, topic));
       await waitFor(() => peers.every((p) => p.peerId !== undefined), 'the peers to start', 30_000);
       const ids = peers.map((p) => p.peerId!);
       const online = (p: Peer) =>
