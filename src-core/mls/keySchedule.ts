@@ -99,6 +99,25 @@ export function epochFromJoinerSecret(
   }
 }
 
+/**
+ * welcome_secret alone (§8): a new member needs it to decrypt the GroupInfo, whose GroupContext
+ * the rest of `epochFromJoinerSecret` then takes.
+ */
+export function deriveWelcomeSecret(
+  suite: CipherSuite,
+  joinerSecret: Uint8Array,
+  pskSecret: Uint8Array,
+): Uint8Array {
+  checkSecret(suite, joinerSecret, 'joiner_secret');
+  checkSecret(suite, pskSecret, 'psk_secret');
+  const member = suite.kdf.extract(joinerSecret, pskSecret);
+  try {
+    return suite.deriveSecret(member, 'welcome');
+  } finally {
+    member.fill(0);
+  }
+}
+
 /** The inputs of one step of the key schedule (§8). */
 export interface KeyScheduleInput {
   /** init_secret of the previous epoch, or from external init (§8.3). Not modified. */

@@ -25,10 +25,6 @@ export interface VectorFile {
 }
 
 const PENDING: Record<string, string> = {
-  'mls-test-vectors/welcome.json': 'issue 3 (Welcome)',
-  'mls-test-vectors/passive-client-welcome.json': 'issue 3 (group state machine)',
-  'mls-test-vectors/passive-client-handling-commit.json': 'issue 3 (group state machine)',
-  'mls-test-vectors/passive-client-random.json': 'issue 3 (group state machine)',
 };
 
 const here = dirname(fileURLToPath(import.meta.url));

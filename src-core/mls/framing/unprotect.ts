@@ -70,12 +70,28 @@ export function unprotectPublicMessage(
  * padding, and the signature. The secret tree's key for (sender, generation) is consumed only once
  * everything has verified: a forged or damaged message costs a recipient no keys, and the genuine
  * message with the same generation still decrypts afterwards.
+ *
+ * `accept`, when given, runs on the verified content before the key is consumed, and its result is
+ * returned: a caller whose own checks come after framing (a commit's proposals, path and
+ * confirmation tag) throws from it to leave the key unconsumed as well.
  */
 export function unprotectPrivateMessage(
   state: EpochFramingState,
   message: PrivateMessage,
   lookup: SignatureKeyLookup,
-): AuthenticatedContent {
+): AuthenticatedContent;
+export function unprotectPrivateMessage<T>(
+  state: EpochFramingState,
+  message: PrivateMessage,
+  lookup: SignatureKeyLookup,
+  accept: (authenticated: AuthenticatedContent) => T,
+): T;
+export function unprotectPrivateMessage<T>(
+  state: EpochFramingState,
+  message: PrivateMessage,
+  lookup: SignatureKeyLookup,
+  accept?: (authenticated: AuthenticatedContent) => T,
+): T | AuthenticatedContent {
   const { suite } = state;
   checkHeader(state, message.groupId, message.epoch);
   const senderData = decryptSenderData(
@@ -122,7 +138,7 @@ export function unprotectPrivateMessage(
           auth,
         };
         verifySignature(state, authenticated, lookup);
-        return authenticated;
+        return accept === undefined ? authenticated : accept(authenticated);
       } finally {
         plaintext.fill(0);
       }
