@@ -4,6 +4,7 @@ import { ProposalOrRefType } from '../../src-core/mls/commit.js';
 import type { MlsErrorCode } from '../../src-core/mls/errors.js';
 import { ContentType, WireFormat } from '../../src-core/mls/framing/framedContent.js';
 import { decodeMlsMessage } from '../../src-core/mls/framing/mlsMessage.js';
+import { protectProposal } from '../../src-core/mls/framing/protect.js';
 import type { GroupState } from '../../src-core/mls/group/index.js';
 import { processMessage, proposeUpdate } from '../../src-core/mls/group/index.js';
 import { signKeyPackage } from '../../src-core/mls/keyPackage.js';
@@ -242,6 +243,39 @@ describe('bad commits are rejected with their rule and change nothing', () => {
     rejected(p, wire(forged), 'remove_committer');
     p.commit('bob', { path: 'always' });
     p.send('alice', 'fine');
+  });
+});
+
+describe('bad proposal messages', () => {
+  it('are rejected, and not cached', () => {
+    const w = fourMembers();
+    const bob = w.state('bob');
+    const expired = keyPackageFor(w.suite, w.client('erin'), { now: 1000n, validFor: 10n });
+    // Bob's own checks would stop this: send it past them, as a broken client could.
+    const { message } = protectProposal(
+      bob.framing(),
+      { leafIndex: bob.ownLeaf, signaturePrivateKey: bob.signaturePrivateKey },
+      { proposalType: ProposalType.add, add: { keyPackage: expired.keyPackage } },
+      WireFormat.publicMessage,
+    );
+    rejected(w, wire(message), 'invalid_lifetime');
+    expect(w.state('alice').proposals.size).toBe(0);
+    // A Remove of a blank leaf.
+    const { message: m2 } = protectProposal(
+      bob.framing(),
+      { leafIndex: bob.ownLeaf, signaturePrivateKey: bob.signaturePrivateKey },
+      { proposalType: ProposalType.remove, remove: { removed: 7 } },
+      WireFormat.publicMessage,
+    );
+    rejected(w, wire(m2), 'leaf_out_of_range');
+    // A proposal altered in transit (here its signature).
+    const sent = decodeMlsMessage(wire(proposeUpdate(bob).message));
+    if (sent.wireFormat !== WireFormat.publicMessage) throw new Error('public expected');
+    const sig = sent.publicMessage.auth.signature.slice();
+    sig[0]! ^= 1;
+    const forged = { ...sent, publicMessage: { ...sent.publicMessage, auth: { signature: sig } } };
+    rejected(w, wire(forged), 'invalid_membership_tag');
+    expect(w.state('alice').proposals.size).toBe(0);
   });
 });
 

@@ -223,4 +223,25 @@ describe('two members', () => {
     const echo = sendApplicationMessage(w.state('bob'), text('mine'));
     expectMlsError(() => processMessage(w.state('bob'), wire(echo)), 'key_already_used');
   });
+
+  it('a commit can rotate our leaf signature key', () => {
+    const w = new World();
+    w.create('alice');
+    w.commit(
+      'alice',
+      {
+        proposals: [
+          { proposalType: ProposalType.add, add: { keyPackage: w.keyPackage('bob').keyPackage } },
+        ],
+      },
+      ['bob'],
+    );
+    const fresh = w.suite.generateSignatureKeyPair();
+    const created = w.prepare('bob', { leafNode: { signatureKeyPair: fresh } });
+    expect(created.staged.hasPath).toBe(true);
+    w.clients.set('bob', { ...w.client('bob'), signature: fresh });
+    w.deliver('bob', created);
+    expect(toHex(w.state('alice').tree.leafNode(1)!.signatureKey)).toBe(toHex(fresh.publicKey));
+    w.send('bob', 'signed with the new key');
+  });
 });

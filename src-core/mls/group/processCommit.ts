@@ -12,6 +12,7 @@ import type { KeyPair } from '../../crypto/types.js';
 import type { AuthenticatedContent } from '../framing/authenticatedContent.js';
 import { ContentType, WireFormat } from '../framing/framedContent.js';
 import type { MlsMessage } from '../framing/mlsMessage.js';
+import type { Sender } from '../framing/sender.js';
 import { SenderType } from '../framing/sender.js';
 import {
   updateConfirmedTranscriptHash,
@@ -22,6 +23,7 @@ import { MlsError } from '../errors.js';
 import type { GroupContext } from '../groupContext.js';
 import type { Credential } from '../credential.js';
 import { zeroSecret } from '../keySchedule.js';
+import type { Commit } from '../commit.js';
 import { ProposalOrRefType } from '../commit.js';
 import { ProposalType, isCustomProposal } from '../proposal.js';
 import { computePskSecret } from '../psk.js';
@@ -81,12 +83,8 @@ function committerOf(state: GroupState, ac: AuthenticatedContent): Committer {
   throw new MlsError('invalid_sender', `sender type ${sender.senderType} cannot commit`);
 }
 
-function resolveList(state: GroupState, ac: AuthenticatedContent): ListEntry[] {
-  if (ac.content.contentType !== ContentType.commit) {
-    throw new MlsError('invalid_content_type', 'not a commit');
-  }
-  const sender = ac.content.sender;
-  return ac.content.commit.proposals.map((por): ListEntry => {
+function resolveList(state: GroupState, commit: Commit, sender: Sender): ListEntry[] {
+  return commit.proposals.map((por): ListEntry => {
     if (por.type === ProposalOrRefType.reference) {
       const cached = state.proposals.get(por.reference);
       if (cached === undefined) {
@@ -149,12 +147,15 @@ interface SettledTree {
 
 function stageCommit(state: GroupState, ac: AuthenticatedContent): StagedCommit {
   const { suite, config } = state;
+  if (ac.content.contentType !== ContentType.commit) {
+    throw new MlsError('invalid_content_type', 'not a commit');
+  }
+  const { commit, sender } = ac.content;
   const committer = committerOf(state, ac);
-  const list = resolveList(state, ac);
+  const list = resolveList(state, commit, sender);
   validateProposalList(state, list, committer);
   const applied = applyProposals(state, list, committer);
-  if (ac.content.contentType !== ContentType.commit) throw new MlsError('invalid_content_type', '');
-  const path = ac.content.commit.path;
+  const path = commit.path;
   if (applied.pathRequired && path === undefined) {
     throw new MlsError('path_required', 'the proposals require an UpdatePath');
   }
