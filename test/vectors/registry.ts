@@ -24,8 +24,7 @@ export interface VectorFile {
   readonly check?: VectorCheck<unknown>;
 }
 
-const PENDING: Record<string, string> = {
-};
+const PENDING: Record<string, string> = {};
 
 const here = dirname(fileURLToPath(import.meta.url));
 
