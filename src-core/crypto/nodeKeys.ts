@@ -170,3 +170,34 @@ export function cachedPublicKey(
   publicCache.set(id, key);
   return key;
 }
+
+interface PrivateEntry {
+  readonly fingerprint: Buffer;
+  readonly key: KeyObject;
+}
+
+/**
+ * Private signing keys, keyed by the caller's byte array itself (not its contents). Importing a
+ * private key costs as much as the signature it makes (Ed25519 JWK import ~20-60 µs), and a group
+ * member signs every message with the same key, held in the same array for the whole epoch.
+ *
+ * The entry lives exactly as long as the caller's array (a WeakMap), so the cache keeps no key
+ * alive that the caller has dropped, and holds no copy of the secret: a SHA-256 fingerprint tells
+ * whether the array still holds the key the KeyObject was made from (a caller that wipes or
+ * overwrites the array gets a fresh import, never the stale key). What it cannot do is wipe the
+ * KeyObject: that is freed when the caller's array is collected, as any node:crypto key is.
+ */
+const privateCache = new WeakMap<Uint8Array, PrivateEntry>();
+
+export function cachedPrivateKey(
+  node: NodeCryptoModule,
+  privateKey: Uint8Array,
+  load: (privateKey: Uint8Array) => KeyObject,
+): KeyObject {
+  const fingerprint = node.createHash('sha256').update(privateKey).digest();
+  const hit = privateCache.get(privateKey);
+  if (hit !== undefined && node.timingSafeEqual(hit.fingerprint, fingerprint)) return hit.key;
+  const key = load(privateKey);
+  privateCache.set(privateKey, { fingerprint, key });
+  return key;
+}

@@ -33,6 +33,19 @@ describe.each(BACKENDS)('signatures on %s', (backend) => {
       expect(scheme.verify(keys.publicKey, msg, theirs)).toBe(true);
     });
 
+    it('signs with what the key array holds now, even after it is overwritten in place', () => {
+      // The node backend caches imported private keys per array: a reused array must not sign
+      // with a stale key.
+      const a = scheme.generateKeyPair();
+      const b = scheme.generateKeyPair();
+      const held = a.privateKey.slice();
+      expect(scheme.verify(a.publicKey, msg, scheme.sign(held, msg))).toBe(true);
+      held.set(b.privateKey);
+      const sig = scheme.sign(held, msg);
+      expect(scheme.verify(b.publicKey, msg, sig)).toBe(true);
+      expect(scheme.verify(a.publicKey, msg, sig)).toBe(false);
+    });
+
     it('rejects another message, another key, and flipped bits', () => {
       const sig = scheme.sign(keys.privateKey, msg);
       expect(scheme.verify(keys.publicKey, flipBit(msg, 0), sig)).toBe(false);

@@ -12,7 +12,7 @@ import { nodeFor } from '../backend.js';
 import { bytesToBigInt, ownBytes } from '../bytes.js';
 import { CryptoError } from '../errors.js';
 import type { EcCurve } from '../nodeKeys.js';
-import { cachedPublicKey, ecPrivateKey, ecPublicKey } from '../nodeKeys.js';
+import { cachedPrivateKey, cachedPublicKey, ecPrivateKey, ecPublicKey } from '../nodeKeys.js';
 import type { KeyPair, SignatureScheme } from '../types.js';
 import { decodeDerSignature, encodeDerSignature, fromP1363, toP1363 } from './der.js';
 import type { EcdsaSignature } from './der.js';
@@ -152,7 +152,9 @@ function nodeOps(node: NodeCryptoModule, spec: EcdsaSpec): EcdsaOps {
     publicKey,
     sign: spec.nodeSigns
       ? (sk, message) => {
-          const key = ecPrivateKey(node, spec.curve, sk, publicKey(sk));
+          const key = cachedPrivateKey(node, sk, (d) =>
+            ecPrivateKey(node, spec.curve, d, publicKey(d)),
+          );
           return fromP1363(node.sign(spec.hash, message, { key, dsaEncoding: 'ieee-p1363' }));
         }
       : nobleOps(spec).sign,

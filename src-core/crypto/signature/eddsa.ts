@@ -12,7 +12,13 @@ import type { Backend, NodeCryptoModule } from '../backend.js';
 import { nodeFor } from '../backend.js';
 import { ownBytes } from '../bytes.js';
 import { CryptoError } from '../errors.js';
-import { cachedPublicKey, okpPrivateKey, okpPublicBytes, okpPublicKey } from '../nodeKeys.js';
+import {
+  cachedPrivateKey,
+  cachedPublicKey,
+  okpPrivateKey,
+  okpPublicBytes,
+  okpPublicKey,
+} from '../nodeKeys.js';
 import { randomBytes } from '../random.js';
 import type { KeyPair, SignatureScheme } from '../types.js';
 
@@ -89,9 +95,10 @@ function nobleOps(spec: EddsaSpec): EddsaOps {
 
 function nodeOps(node: NodeCryptoModule, spec: EddsaSpec): EddsaOps {
   const load = (pk: Uint8Array) => okpPublicKey(node, spec.name, pk);
+  const loadPrivate = (sk: Uint8Array) => okpPrivateKey(node, spec.name, sk);
   return {
     publicKey: (sk) => okpPublicBytes(okpPrivateKey(node, spec.name, sk)),
-    sign: (sk, m) => ownBytes(node.sign(null, m, okpPrivateKey(node, spec.name, sk))),
+    sign: (sk, m) => ownBytes(node.sign(null, m, cachedPrivateKey(node, sk, loadPrivate))),
     verify: (pk, m, sig) => node.verify(null, m, cachedPublicKey(spec.name, pk, load), sig),
   };
 }
