@@ -78,7 +78,14 @@ export type MlsErrorCode =
   | 'no_matching_key_package'
   | 'missing_ratchet_tree'
   | 'own_leaf_not_found'
-  | 'duplicate_group_id';
+  | 'duplicate_group_id'
+  // External commits, reinitialization, branching (RFC 9420 §11.2, §11.3, §12.4.3.2)
+  | 'missing_external_pub'
+  | 'reinit_not_committed'
+  | 'reinit_mismatch'
+  | 'branch_mismatch'
+  | 'resumption_member_mismatch'
+  | 'resumption_unverified';
 
 /** A violation of RFC 9420 or of a local policy, detected while handling MLS data. */
 export class MlsError extends ParleyError<MlsErrorCode> {
