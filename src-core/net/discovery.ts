@@ -2,7 +2,7 @@
 // mDNS reports on the LAN are dialled here. Every peer we identify is remembered in the address
 // book with its listen addresses; contacts (from invites or the app) are redialled with
 // exponential backoff whenever they are not connected, starting from their last addresses.
-import type { IdentifyResult, Libp2p, PeerId, PeerInfo } from '@libp2p/interface';
+import type { Connection, IdentifyResult, Libp2p, PeerInfo } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { PeerAddressBook } from './addressBook.js';
@@ -70,16 +70,17 @@ export class Discovery {
     void this.#dialDiscovered(evt.detail);
   readonly #onIdentify = (evt: CustomEvent<IdentifyResult>): void =>
     void this.#remember(evt.detail);
-  readonly #onConnect = (evt: CustomEvent<PeerId>): void => this.#connected(evt.detail.toString());
-  readonly #onDisconnect = (evt: CustomEvent<PeerId>): void =>
-    void this.#disconnected(evt.detail.toString());
+  readonly #onOpen = (evt: CustomEvent<Connection>): void =>
+    this.#connected(evt.detail.remotePeer.toString());
+  readonly #onClose = (evt: CustomEvent<Connection>): void =>
+    void this.#disconnected(evt.detail.remotePeer.toString());
 
   async start(): Promise<void> {
     this.#running = true;
     this.#libp2p.addEventListener('peer:discovery', this.#onDiscovery);
     this.#libp2p.addEventListener('peer:identify', this.#onIdentify);
-    this.#libp2p.addEventListener('peer:connect', this.#onConnect);
-    this.#libp2p.addEventListener('peer:disconnect', this.#onDisconnect);
+    this.#libp2p.addEventListener('connection:open', this.#onOpen);
+    this.#libp2p.addEventListener('connection:close', this.#onClose);
     for (const record of await this.#book.list()) {
       if (record.contact) this.#schedule(record.peerId, 0);
     }
@@ -89,8 +90,8 @@ export class Discovery {
     this.#running = false;
     this.#libp2p.removeEventListener('peer:discovery', this.#onDiscovery);
     this.#libp2p.removeEventListener('peer:identify', this.#onIdentify);
-    this.#libp2p.removeEventListener('peer:connect', this.#onConnect);
-    this.#libp2p.removeEventListener('peer:disconnect', this.#onDisconnect);
+    this.#libp2p.removeEventListener('connection:open', this.#onOpen);
+    this.#libp2p.removeEventListener('connection:close', this.#onClose);
     for (const b of this.#backoff.values()) clearTimeout(b.timer);
     this.#backoff.clear();
   }
@@ -119,8 +120,15 @@ export class Discovery {
     await this.#libp2p.peerStore.merge(peerIdFromString(peerId), { multiaddrs });
   }
 
+  /**
+   * Connected in the sense that matters: an open connection without relay limits. A contact
+   * reached only through a relay is still redialled, which upgrades it (WebRTC, hole punching)
+   * once that works; gossip and requests do not run over relayed connections.
+   */
   #isConnected(peerId: string): boolean {
-    return this.#libp2p.getConnections(peerIdFromString(peerId)).length > 0;
+    return this.#libp2p
+      .getConnections(peerIdFromString(peerId))
+      .some((c) => c.status === 'open' && c.limits === undefined);
   }
 
   async #dialDiscovered(info: PeerInfo): Promise<void> {
@@ -156,14 +164,14 @@ export class Discovery {
 
   #connected(peerId: string): void {
     const b = this.#backoff.get(peerId);
-    if (b === undefined) return;
+    if (b === undefined || !this.#isConnected(peerId)) return;
     clearTimeout(b.timer);
     b.timer = undefined;
     b.attempt = 0;
   }
 
   async #disconnected(peerId: string): Promise<void> {
-    if (!this.#running) return;
+    if (!this.#running || this.#isConnected(peerId)) return;
     const record = await this.#book.get(peerId).catch(() => undefined);
     if (record?.contact === true) this.#schedule(peerId, backoffDelay(this.#reconnect, 1));
   }
