@@ -85,7 +85,12 @@ export type MlsErrorCode =
   | 'reinit_mismatch'
   | 'branch_mismatch'
   | 'resumption_member_mismatch'
-  | 'resumption_unverified';
+  | 'resumption_unverified'
+  // Stored group state (src-core/mls/storage)
+  | 'state_corrupt'
+  | 'unsupported_state_version'
+  // Client facade (src-core/mls/client)
+  | 'unknown_key_package';
 
 /** A violation of RFC 9420 or of a local policy, detected while handling MLS data. */
 export class MlsError extends ParleyError<MlsErrorCode> {
