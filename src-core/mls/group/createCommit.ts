@@ -19,7 +19,9 @@ import { updateInterimTranscriptHash } from '../framing/transcriptHash.js';
 import type { GroupContext } from '../groupContext.js';
 import { zeroSecret } from '../keySchedule.js';
 import type { Proposal } from '../proposal.js';
-import { computePskSecret } from '../psk.js';
+import { ProposalType } from '../proposal.js';
+import type { PskInput } from '../psk.js';
+import { PSKType, ResumptionPSKUsage, checkPskNonce, computePskSecret } from '../psk.js';
 import type { RatchetTree } from '../ratchetTree/ratchetTree.js';
 import { MlsError } from '../errors.js';
 import {
@@ -75,6 +77,12 @@ export interface CommitOptions {
   readonly welcomeGroupInfo?: Pick<GroupInfoOptions, 'ratchetTree' | 'extensions'>;
   /** Also return a GroupInfo of the new epoch for external joins (with external_pub). */
   readonly groupInfo?: GroupInfoOptions;
+  /**
+   * The reinit or branch PSK (§11.2, §11.3) with its value, sent by value after `proposals`. Only
+   * in a new group's first commit: an ordinary commit may not carry these usages (§12.1.4).
+   * `createReInitGroup` and `branchGroup` set it.
+   */
+  readonly resumption?: PskInput;
 }
 
 export interface CreatedCommit {
@@ -94,6 +102,7 @@ function listFor(state: GroupState, options: CommitOptions): ListEntry[] {
     checkProposal(state, proposal, me);
     return { proposal, sender: me };
   });
+  if (options.resumption !== undefined) extra.push(resumptionEntry(state, options.resumption));
   const byRef = options.byReference ?? 'all';
   if (byRef === 'all') return selectProposals(state, state.ownLeaf, extra);
   const refs: ListEntry[] = (byRef === 'none' ? [] : byRef).map((ref) => {
@@ -104,6 +113,22 @@ function listFor(state: GroupState, options: CommitOptions): ListEntry[] {
   const list = [...refs, ...extra];
   validateProposalList(state, list, { kind: 'member', leafIndex: state.ownLeaf });
   return list;
+}
+
+/** The reinit or branch PSK proposal, allowed only in the first commit of a new group. */
+function resumptionEntry(state: GroupState, resumption: PskInput): ListEntry {
+  const { id } = resumption;
+  if (id.pskType !== PSKType.resumption || id.usage === ResumptionPSKUsage.application) {
+    throw new MlsError('invalid_argument', 'not a reinit or branch PSK');
+  }
+  if (state.epoch !== 0n || state.memberCount !== 1) {
+    throw new MlsError('psk_usage_invalid', 'a reinit or branch PSK outside a new group');
+  }
+  checkPskNonce(state.suite, id);
+  return {
+    proposal: { proposalType: ProposalType.psk, psk: { psk: id } },
+    sender: memberSender(state.ownLeaf),
+  };
 }
 
 function leafTemplate(
@@ -194,7 +219,11 @@ export function createCommit(state: GroupState, options: CommitOptions = {}): Cr
   const withPath =
     options.path === 'always' || options.leafNode !== undefined || applied.pathRequired;
   const psks = resolvePsks(
-    { config, own: { groupId: state.groupId, resumptionPsk: (e) => state.resumptionPsk(e) } },
+    {
+      config,
+      own: { groupId: state.groupId, resumptionPsk: (e) => state.resumptionPsk(e) },
+      ...(options.resumption === undefined ? {} : { given: options.resumption }),
+    },
     applied.psks,
   );
   const newSignatureKey = options.leafNode?.signatureKeyPair?.privateKey;

@@ -25,7 +25,7 @@ import { keyPackageRef } from '../keyPackage.js';
 import type { EpochSecrets } from '../keySchedule.js';
 import { deriveWelcomeSecret, epochFromJoinerSecret, welcomeKeyNonce } from '../keySchedule.js';
 import { checkDistinctExtensions, leafNodeCodec } from '../leafNode.js';
-import type { PreSharedKeyID } from '../psk.js';
+import type { PreSharedKeyID, ResumptionPreSharedKeyID } from '../psk.js';
 import { PSKType, ResumptionPSKUsage, checkPskNonce, computePskSecret } from '../psk.js';
 import { RatchetTree } from '../ratchetTree/ratchetTree.js';
 import { validateRatchetTree } from '../ratchetTree/treeValidation.js';
@@ -45,6 +45,7 @@ import type { KeyPackageBundle } from './keyPackages.js';
 import { isLastResort } from './keyPackages.js';
 import { checkHpkePublicKey, checkLeafSupportsExtensions } from './leafChecks.js';
 import { checkGroupContextExtensions } from './proposals/validate.js';
+import type { PskSource } from './psks.js';
 import { resolvePsks } from './psks.js';
 import { WELCOME_LABEL } from './welcome.js';
 
@@ -60,6 +61,24 @@ export interface JoinOptions {
   readonly suite?: CipherSuite;
   /** §12.4.3.1: the group_id must differ from those of our other groups. */
   readonly isGroupIdInUse?: (groupId: Uint8Array) => boolean;
+  /**
+   * The group a Welcome with a reinit or branch PSK resumes. Such a Welcome is refused without it
+   * ('resumption_unverified'): §12.4.3.1 asks for checks against the old group. Set by
+   * `joinReInitGroup` and `joinBranch`.
+   */
+  readonly resumes?: ResumedGroup;
+}
+
+/** The group a Welcome resumes with a reinit or branch PSK (§11.2, §11.3). */
+export interface ResumedGroup {
+  readonly groupId: Uint8Array;
+  /** Its kept resumption PSKs, by epoch. */
+  resumptionPsk(epoch: bigint): Uint8Array | undefined;
+  /**
+   * §12.4.3.1: checks the new group against the old one, throwing MlsError to refuse. Called once
+   * the GroupInfo and the tree are verified, before any state is made.
+   */
+  verify(psk: ResumptionPreSharedKeyID, groupInfo: GroupInfo, tree: RatchetTree): void;
 }
 
 function welcomeOf(input: JoinOptions['welcome']): Welcome {
@@ -145,22 +164,26 @@ function findOurSecrets<B extends WelcomeKey>(
   throw new MlsError('no_matching_key_package', 'the Welcome is for none of our KeyPackages');
 }
 
-/** §12.4.3.1: a reinit or branch PSK must be the only such PSK, and starts epoch 1. */
-function checkJoinPsks(suite: CipherSuite, psks: readonly PreSharedKeyID[]): boolean {
-  let special = 0;
+/** §12.4.3.1: a reinit or branch PSK must be the only such PSK (and starts epoch 1). */
+function checkJoinPsks(
+  suite: CipherSuite,
+  psks: readonly PreSharedKeyID[],
+): ResumptionPreSharedKeyID | undefined {
+  let special: ResumptionPreSharedKeyID | undefined;
   for (const id of psks) {
     checkPskNonce(suite, id);
     if (id.pskType === PSKType.resumption && id.usage !== ResumptionPSKUsage.application) {
-      special++;
+      if (special !== undefined) {
+        throw new MlsError('psk_usage_invalid', 'more than one reinit or branch PSK');
+      }
+      special = id;
     }
   }
-  if (special > 1) {
-    throw new MlsError('psk_usage_invalid', 'more than one reinit or branch PSK');
-  }
-  return special === 1;
+  return special;
 }
 
-function treeOf(
+/** The tree of a GroupInfo: its ratchet_tree extension, else the one given out of band. */
+export function treeOf(
   suite: CipherSuite,
   gi: GroupInfo,
   outOfBand: RatchetTreeNodes | undefined,
@@ -177,7 +200,7 @@ function treeOf(
 }
 
 /** §12.4.3.1 "Verify the integrity of the ratchet tree", plus keys and credentials. */
-function validateTree(
+export function validateTree(
   suite: CipherSuite,
   config: ResolvedGroupConfig,
   tree: RatchetTree,
@@ -226,6 +249,8 @@ export interface OpenedWelcome<B extends WelcomeKey> {
   readonly groupInfo: GroupInfo;
   /** Whether a reinit or branch PSK is among the PSKs. */
   readonly resumed: boolean;
+  /** That PSK. */
+  readonly resumption: ResumptionPreSharedKeyID | undefined;
 }
 
 /** A KeyPackage and its init private key: all it takes to open a Welcome. */
@@ -241,13 +266,15 @@ export function openWelcome<B extends WelcomeKey>(
   welcome: Welcome,
   bundles: readonly B[],
   config: ResolvedGroupConfig,
+  resumes?: PskSource['own'],
 ): OpenedWelcome<B> {
   const { bundle, groupSecrets } = findOurSecrets(suite, welcome, bundles);
   const toWipe: Uint8Array[] = [];
   let pskSecret: Uint8Array | undefined;
   try {
-    const resumed = checkJoinPsks(suite, groupSecrets.psks);
-    pskSecret = computePskSecret(suite, resolvePsks({ config }, groupSecrets.psks));
+    const resumption = checkJoinPsks(suite, groupSecrets.psks);
+    const source: PskSource = resumes === undefined ? { config } : { config, own: resumes };
+    pskSecret = computePskSecret(suite, resolvePsks(source, groupSecrets.psks));
     const welcomeSecret = deriveWelcomeSecret(suite, groupSecrets.joinerSecret, pskSecret);
     const { key, nonce } = welcomeKeyNonce(suite, welcomeSecret);
     toWipe.push(welcomeSecret, key, nonce);
@@ -262,7 +289,14 @@ export function openWelcome<B extends WelcomeKey>(
     if (gc.cipherSuite !== bundle.keyPackage.cipherSuite) {
       throw new MlsError('unsupported_cipher_suite', 'GroupInfo and KeyPackage suites differ');
     }
-    return { bundle, groupSecrets, pskSecret, groupInfo, resumed };
+    return {
+      bundle,
+      groupSecrets,
+      pskSecret,
+      groupInfo,
+      resumed: resumption !== undefined,
+      resumption,
+    };
   } catch (e) {
     pskSecret?.fill(0);
     groupSecrets.joinerSecret.fill(0);
@@ -278,8 +312,8 @@ export function joinFromWelcome(options: JoinOptions): GroupState {
   const config = resolveGroupConfig(options.config);
   const welcome = welcomeOf(options.welcome);
   const suite = suiteOf(welcome, options.suite);
-  const opened = openWelcome(suite, welcome, options.keyPackages, config);
-  const { bundle, groupSecrets, pskSecret, resumed } = opened;
+  const opened = openWelcome(suite, welcome, options.keyPackages, config, options.resumes);
+  const { bundle, groupSecrets, pskSecret, resumption } = opened;
   const gi = opened.groupInfo;
   const gc = gi.groupContext;
   const secretsToWipe: Uint8Array[] = [groupSecrets.joinerSecret, pskSecret];
@@ -328,8 +362,14 @@ export function joinFromWelcome(options: JoinOptions): GroupState {
     if (!epochSecrets.verifyConfirmationTag(gc.confirmedTranscriptHash, gi.confirmationTag)) {
       throw new MlsError('invalid_confirmation_tag', 'GroupInfo confirmation tag does not match');
     }
-    if (resumed && gc.epoch !== 1n) {
-      throw new MlsError('psk_usage_invalid', 'a reinit or branch Welcome must start epoch 1');
+    if (resumption !== undefined) {
+      if (gc.epoch !== 1n) {
+        throw new MlsError('psk_usage_invalid', 'a reinit or branch Welcome must start epoch 1');
+      }
+      if (options.resumes === undefined) {
+        throw new MlsError('resumption_unverified', 'a reinit or branch Welcome without its group');
+      }
+      options.resumes.verify(resumption, gi, tree);
     }
     const receiver = epochReceiver(suite, config, gc, tree, epochSecrets);
     const state = GroupState.fromParts({

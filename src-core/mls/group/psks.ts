@@ -2,10 +2,11 @@
  * Pre-shared keys in commits and Welcomes (RFC 9420 §8.4, §12.1.4): which PreSharedKeyIDs an
  * ordinary commit may carry, and finding the value of each.
  */
+import { encode } from '../../codec/index.js';
 import type { CipherSuite } from '../../crypto/types.js';
 import { MlsError } from '../errors.js';
 import type { PreSharedKeyID, PskInput } from '../psk.js';
-import { PSKType, ResumptionPSKUsage, checkPskNonce } from '../psk.js';
+import { PSKType, ResumptionPSKUsage, checkPskNonce, preSharedKeyIdCodec } from '../psk.js';
 import { equalBytes } from '../ratchetTree/treeReader.js';
 import type { ResolvedGroupConfig } from './config.js';
 
@@ -31,6 +32,8 @@ export interface PskSource {
     readonly groupId: Uint8Array;
     resumptionPsk(epoch: bigint): Uint8Array | undefined;
   };
+  /** A PSK whose value the caller holds: the reinit or branch PSK of a new group's first commit. */
+  readonly given?: PskInput;
 }
 
 /**
@@ -40,7 +43,9 @@ export interface PskSource {
 export function resolvePsks(source: PskSource, ids: readonly PreSharedKeyID[]): PskInput[] {
   return ids.map((id) => {
     let psk: Uint8Array | undefined;
-    if (id.pskType === PSKType.external) {
+    if (source.given !== undefined && samePskId(id, source.given.id)) {
+      psk = source.given.psk;
+    } else if (id.pskType === PSKType.external) {
       psk = source.config.externalPsk(id.pskId);
     } else if (source.own !== undefined && equalBytes(id.pskGroupId, source.own.groupId)) {
       psk = source.own.resumptionPsk(id.pskEpoch);
@@ -57,4 +62,8 @@ export function resolvePsks(source: PskSource, ids: readonly PreSharedKeyID[]): 
     }
     return { id, psk };
   });
+}
+
+function samePskId(a: PreSharedKeyID, b: PreSharedKeyID): boolean {
+  return equalBytes(encode(preSharedKeyIdCodec, a), encode(preSharedKeyIdCodec, b));
 }
