@@ -253,6 +253,32 @@ export class EpochSecrets {
     return out;
   }
 
+  /**
+   * Secrets restored from storage (the state codec), which takes ownership of the buffers.
+   * Throws MlsError('state_corrupt') for a wrong length or a name listed twice.
+   */
+  static restore(
+    suite: CipherSuite,
+    entries: Iterable<readonly [EpochSecretName, Uint8Array]>,
+  ): EpochSecrets {
+    const out = new EpochSecrets(suite);
+    for (const [name, secret] of entries) {
+      if (!(name in EPOCH_SECRET_LABELS) || out.secrets.has(name)) {
+        throw new MlsError('state_corrupt', `epoch secret ${name} unknown or repeated`);
+      }
+      if (secret.length !== suite.kdf.size) {
+        throw new MlsError('state_corrupt', `epoch secret ${name} of ${secret.length} bytes`);
+      }
+      out.secrets.set(name, secret);
+    }
+    return out;
+  }
+
+  /** The secrets still held, by name (views of the live buffers, for the state codec only). */
+  held(): [EpochSecretName, Uint8Array][] {
+    return [...this.secrets];
+  }
+
   /** Reads a secret without consuming it. */
   get(name: EpochSecretName): Uint8Array {
     const s = this.secrets.get(name);

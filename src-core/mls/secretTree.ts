@@ -61,6 +61,31 @@ interface LeafRatchets {
   readonly application: Ratchet;
 }
 
+/** One ratchet as storage sees it: views of the tree's own buffers, to encode at once. */
+export interface RatchetState {
+  readonly next: number;
+  readonly secret: Uint8Array;
+  /** Keys kept for skipped generations, ascending by generation. */
+  readonly skipped: readonly (readonly [number, KeyNonce])[];
+}
+
+export interface LeafRatchetState {
+  readonly handshake: RatchetState;
+  readonly application: RatchetState;
+}
+
+/** What a secret tree holds: the stored node secrets and the ratchets of the leaves in use. */
+export interface SecretTreeContents {
+  readonly nodes: readonly (readonly [NodeIndex, Uint8Array])[];
+  readonly leaves: readonly (readonly [LeafIndex, LeafRatchetState])[];
+}
+
+/** Slots changed since the last `takeChanges()`: node secrets stored or deleted, leaves moved. */
+export interface SecretTreeChanges {
+  readonly nodes: readonly NodeIndex[];
+  readonly leaves: readonly LeafIndex[];
+}
+
 /** A lookup computed without touching state; `commit` applies it. */
 interface Lookup {
   readonly keyNonce: KeyNonce;
@@ -95,6 +120,9 @@ export class SecretTree {
   private readonly nodes = new Map<NodeIndex, Uint8Array>();
   private readonly leaves = new Map<LeafIndex, LeafRatchets>();
   private destroyed = false;
+  // Journal for incremental storage: which slots changed since the store last took them.
+  private changedNodes = new Set<NodeIndex>();
+  private changedLeaves = new Set<LeafIndex>();
 
   /**
    * O(1): stores only the root secret. The tree takes ownership of `encryptionSecret` and
@@ -147,6 +175,7 @@ export class SecretTree {
       throw new MlsError('generation_too_far', `the ${kind} ratchet of leaf ${leaf} is exhausted`);
     }
     init?.commit();
+    this.changedLeaves.add(leaf);
     const { key, nonce } = this.deriveKeyNonce(ratchet.secret, generation);
     this.replaceSecret(
       ratchet,
@@ -205,7 +234,118 @@ export class SecretTree {
       }
     }
     this.leaves.clear();
+    this.changedNodes.clear();
+    this.changedLeaves.clear();
     this.destroyed = true;
+  }
+
+  // ---- Storage: contents, changes, restore --------------------------------------------------
+
+  /**
+   * What the tree holds, as views of its own buffers (the node secrets, each leaf's ratchets and
+   * skipped keys), for the state codec to encode at once. Not for any other use: these are the
+   * live secrets.
+   */
+  contents(): SecretTreeContents {
+    this.checkLive();
+    return {
+      nodes: [...this.nodes].sort((a, b) => a[0] - b[0]),
+      leaves: [...this.leaves]
+        .sort((a, b) => a[0] - b[0])
+        .map(([leaf, lr]) => [leaf, leafView(lr)]),
+    };
+  }
+
+  /** The node secret stored at `x`, if any (a view; see `contents`). */
+  nodeSecret(x: NodeIndex): Uint8Array | undefined {
+    this.checkLive();
+    return this.nodes.get(x);
+  }
+
+  /** The ratchets of `leaf` if it is in use (views; see `contents`). */
+  leafState(leaf: LeafIndex): LeafRatchetState | undefined {
+    this.checkLive();
+    const lr = this.leaves.get(leaf);
+    return lr === undefined ? undefined : leafView(lr);
+  }
+
+  /**
+   * The slots that changed since the last call (or since the tree was made or restored), and
+   * forgets them. The store calls it after each send and receive to rewrite only those records;
+   * one consumer per tree.
+   */
+  takeChanges(): SecretTreeChanges {
+    const out = {
+      nodes: [...this.changedNodes].sort((a, b) => a - b),
+      leaves: [...this.changedLeaves].sort((a, b) => a - b),
+    };
+    this.changedNodes = new Set();
+    this.changedLeaves = new Set();
+    return out;
+  }
+
+  /**
+   * A tree from stored contents; it takes ownership of the buffers. Checks what would otherwise
+   * surface later as wrong keys: indices in range, lengths, skipped generations ascending and
+   * below the ratchet, and the frontier invariant (stored nodes and used leaves are disjoint
+   * subtrees that together cover every leaf). Throws MlsError('state_corrupt'); the buffers are
+   * then left to the caller to wipe.
+   */
+  static restore(
+    suite: CipherSuite,
+    leafCount: number,
+    contents: SecretTreeContents,
+    options: SecretTreeOptions = {},
+  ): SecretTree {
+    const corrupt = (what: string): MlsError =>
+      new MlsError('state_corrupt', `secret tree: ${what}`);
+    if (!isValidLeafCount(leafCount)) throw corrupt(`leaf count ${leafCount}`);
+    const nh = suite.kdf.size;
+    const width = 2 * leafCount - 1;
+    const occupied = new Set<NodeIndex>();
+    let covered = 0;
+    const occupy = (x: NodeIndex, leaves: number): void => {
+      if (occupied.has(x)) throw corrupt(`node ${x} listed twice`);
+      occupied.add(x);
+      covered += leaves;
+    };
+    for (const [x, secret] of contents.nodes) {
+      if (!Number.isInteger(x) || x < 0 || x >= width) throw corrupt(`node ${x} out of range`);
+      if (secret.length !== nh) throw corrupt(`node ${x} secret length`);
+      occupy(x, 2 ** levelOf(x));
+    }
+    for (const [leaf, lr] of contents.leaves) {
+      if (!Number.isInteger(leaf) || leaf < 0 || leaf >= leafCount) {
+        throw corrupt(`leaf ${leaf} out of range`);
+      }
+      for (const r of [lr.handshake, lr.application]) checkRatchet(suite, r, leaf, corrupt);
+      occupy(leafToNode(leaf), 1);
+    }
+    const top = root(leafCount);
+    for (const x of occupied) {
+      for (let y = x; y !== top;) {
+        y = parent(y, leafCount);
+        if (occupied.has(y)) throw corrupt(`node ${x} lies under stored node ${y}`);
+      }
+    }
+    if (covered !== leafCount) throw corrupt('stored nodes and leaves do not cover the tree');
+
+    const tree = new SecretTree(suite, new Uint8Array(nh), leafCount, options);
+    tree.nodes.clear();
+    for (const [x, secret] of contents.nodes) tree.nodes.set(x, secret);
+    for (const [leaf, lr] of contents.leaves) {
+      const ratchet = (r: RatchetState): Ratchet => ({
+        next: r.next,
+        secret: r.secret,
+        skipped: new Map(r.skipped),
+      });
+      const restored = { handshake: ratchet(lr.handshake), application: ratchet(lr.application) };
+      // The window may be smaller now than when the keys were kept.
+      tree.evict(restored.handshake);
+      tree.evict(restored.application);
+      tree.leaves.set(leaf, restored);
+    }
+    return tree;
   }
 
   stats(): SecretTreeStats {
@@ -281,6 +421,7 @@ export class SecretTree {
         stored: true,
         commit: () => {
           ratchet.skipped.delete(generation);
+          this.changedLeaves.add(leaf);
         },
         discard: () => undefined,
       };
@@ -310,6 +451,7 @@ export class SecretTree {
       stored: false,
       commit: () => {
         init?.commit();
+        this.changedLeaves.add(leaf);
         this.replaceSecret(ratchet, newSecret);
         ratchet.next = generation + 1;
         for (const [g, kn] of kept) ratchet.skipped.set(g, kn);
@@ -374,9 +516,14 @@ export class SecretTree {
         for (const n of consumed) {
           this.nodes.get(n)?.fill(0);
           this.nodes.delete(n);
+          this.changedNodes.add(n);
         }
-        for (const [n, s] of added) this.nodes.set(n, s);
+        for (const [n, s] of added) {
+          this.nodes.set(n, s);
+          this.changedNodes.add(n);
+        }
         this.leaves.set(leaf, ratchets);
+        this.changedLeaves.add(leaf);
       },
       discard: () => {
         for (const s of added.values()) s.fill(0);
@@ -410,6 +557,43 @@ export class SecretTree {
       zeroKeyNonce(kn);
       ratchet.skipped.delete(g);
     }
+  }
+}
+
+function leafView(lr: LeafRatchets): LeafRatchetState {
+  const view = (r: Ratchet): RatchetState => ({
+    next: r.next,
+    secret: r.secret,
+    skipped: [...r.skipped],
+  });
+  return { handshake: view(lr.handshake), application: view(lr.application) };
+}
+
+function levelOf(x: NodeIndex): number {
+  let k = 0;
+  while ((x >>> k) & 1) k++;
+  return k;
+}
+
+function checkRatchet(
+  suite: CipherSuite,
+  r: RatchetState,
+  leaf: LeafIndex,
+  corrupt: (what: string) => MlsError,
+): void {
+  if (!Number.isInteger(r.next) || r.next < 0 || r.next > MAX_GENERATION + 1) {
+    throw corrupt(`leaf ${leaf} ratchet position ${r.next}`);
+  }
+  if (r.secret.length !== suite.kdf.size) throw corrupt(`leaf ${leaf} ratchet secret length`);
+  let previous = -1;
+  for (const [g, kn] of r.skipped) {
+    if (!Number.isInteger(g) || g <= previous || g >= r.next) {
+      throw corrupt(`leaf ${leaf} skipped generation ${g}`);
+    }
+    if (kn.key.length !== suite.aead.keySize || kn.nonce.length !== suite.aead.nonceSize) {
+      throw corrupt(`leaf ${leaf} skipped key length`);
+    }
+    previous = g;
   }
 }
 

@@ -228,6 +228,24 @@ export class GroupState {
     return this.parts.resumptionPsks;
   }
 
+  /**
+   * @internal The parts, secrets included, for the state codec (storage encrypts them at rest).
+   * Throws 'state_superseded' once destroyed.
+   */
+  storageParts(): GroupStateParts {
+    this.checkLive();
+    return this.parts;
+  }
+
+  /**
+   * @internal The receivers this state holds or held (current first, then past epochs), also
+   * after it was destroyed: storage needs to know which epochs' records a merge dropped.
+   */
+  heldReceivers(): readonly EpochReceiver[] {
+    const r = this.parts.receiver;
+    return r === undefined ? this.parts.pastReceivers : [r, ...this.parts.pastReceivers];
+  }
+
   /** Throws MlsError('state_superseded') once the state was destroyed. */
   checkLive(): void {
     if (this.destroyed) {

@@ -101,6 +101,62 @@ export class PersistentVector<T> {
     collect(this.root, this.shift, all);
     return all.size;
   }
+
+  /**
+   * Calls `f` with each index whose slot holds a different value (by identity) here and in
+   * `other`, in ascending order; indices present in only one of the two count as different.
+   * Chunks the two versions share are skipped without being read, so two versions a few changes
+   * apart cost O(changes · depth · 32), never a walk of every slot. Storage uses it to write only
+   * what a commit changed.
+   */
+  forEachDifference(other: PersistentVector<T>, f: (index: number) => void): void {
+    const common = Math.min(this.length, other.length);
+    if (common > 0) {
+      const shift = shiftFor(common);
+      diffWalk(
+        descend(this.root, this.shift, shift),
+        descend(other.root, other.shift, shift),
+        shift,
+        0,
+        common,
+        f,
+      );
+    }
+    for (let i = common; i < Math.max(this.length, other.length); i++) f(i);
+  }
+}
+
+/** The chunk covering slots [0, 32^(shift/5+1)) under a root of a taller trie. */
+function descend(root: Chunk, from: number, to: number): Chunk | undefined {
+  let node: Chunk | undefined = root;
+  for (let s = from; s > to && node !== undefined; s -= BITS) node = node[0] as Chunk | undefined;
+  return node;
+}
+
+function diffWalk(
+  a: Chunk | undefined,
+  b: Chunk | undefined,
+  shift: number,
+  base: number,
+  to: number,
+  f: (index: number) => void,
+): void {
+  if (a === b) return;
+  const span = 1 << shift;
+  for (let k = 0; k < WIDTH && base + k * span < to; k++) {
+    if (shift === 0) {
+      if (a?.[k] !== b?.[k]) f(base + k);
+    } else {
+      diffWalk(
+        a?.[k] as Chunk | undefined,
+        b?.[k] as Chunk | undefined,
+        shift - BITS,
+        base + k * span,
+        to,
+        f,
+      );
+    }
+  }
 }
 
 /** Slot `i`; a slot grown into but never written reads as undefined. */

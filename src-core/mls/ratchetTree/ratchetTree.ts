@@ -169,6 +169,25 @@ export class RatchetTree extends TreeReader {
     this.state.entries.forEachIn(from, to, f);
   }
 
+  /**
+   * The node indices at which this version and `other` hold different nodes (by identity: nodes
+   * are immutable, so an unchanged node is the same object in both versions), ascending; indices
+   * that exist in only one of the two are included. Two versions a commit apart share all but
+   * the chunks on the changed paths, so this costs O(log n) here, not a walk of the tree.
+   */
+  changedNodes(other: RatchetTree): NodeIndex[] {
+    const out: NodeIndex[] = [];
+    const mine = this.state.entries;
+    const theirs = other.state.entries;
+    mine.forEachDifference(theirs, (x) => {
+      // Entries on a changed path are new objects even where only the cached hash changed.
+      if (x >= mine.length || x >= theirs.length || mine.get(x)?.node !== theirs.get(x)?.node) {
+        out.push(x);
+      }
+    });
+    return out;
+  }
+
   /** Trie chunks of this version not shared with `other`: the extra cost of keeping both. */
   unsharedChunks(other: RatchetTree): number {
     return this.state.entries.unsharedChunks(other.state.entries);

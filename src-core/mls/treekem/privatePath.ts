@@ -26,6 +26,17 @@ export class PrivatePath {
     return new PrivatePath(leafIndex, new Map([[2 * leafIndex, leafKeyPair]]));
   }
 
+  /**
+   * A private path restored from storage (any subset of the leaf and its direct path, as a
+   * removed member's may be). Throws MlsError('invalid_argument') for a node off the path.
+   */
+  static fromKeys(
+    leafIndex: LeafIndex,
+    keys: Iterable<readonly [NodeIndex, KeyPair]>,
+  ): PrivatePath {
+    return new PrivatePath(leafIndex, new Map()).with(keys);
+  }
+
   /** The nodes this member holds a key for, leaf first, then up the tree. */
   nodes(): NodeIndex[] {
     return [...this.keys.keys()].sort((a, b) => levelOf(a) - levelOf(b));

@@ -25,6 +25,8 @@ export interface CachedProposal {
 
 export class ProposalCache {
   private readonly byRef = new Map<string, CachedProposal>();
+  // Journal for incremental storage: proposals added since the store last took them.
+  private added: CachedProposal[] = [];
 
   constructor(private readonly limit: number) {}
 
@@ -44,6 +46,14 @@ export class ProposalCache {
       throw new MlsError('too_many_proposals', `already ${this.limit} proposals in this epoch`);
     }
     this.byRef.set(k, entry);
+    this.added.push(entry);
+  }
+
+  /** The proposals added since the last call, and forgets them (one consumer: the store). */
+  takeAdded(): CachedProposal[] {
+    const out = this.added;
+    this.added = [];
+    return out;
   }
 
   /** In the order received. */
@@ -55,5 +65,6 @@ export class ProposalCache {
   clear(): void {
     for (const e of this.byRef.values()) e.updateKeyPair?.privateKey.fill(0);
     this.byRef.clear();
+    this.added = [];
   }
 }
