@@ -46,3 +46,5 @@ export {
 export type { ExternalPub, GroupInfoOptions, GroupInfoSource } from './groupInfo.js';
 export { createWelcome } from './welcome.js';
 export * from './proposals/index.js';
+export { StagedExternalJoin, createExternalCommit } from './externalCommit.js';
+export type { CreatedExternalCommit, ExternalCommitOptions } from './externalCommit.js';
