@@ -254,17 +254,23 @@ export class RequestResponse {
     options: HandleOptions = {},
   ): Promise<void> {
     const limits = { ...this.#defaults, ...options.limits };
-    await this.#libp2p.handle(
-      protocol,
-      (stream, connection) => {
-        // The stream handler never rejects: every failure is handled and logged in serve().
-        void this.#serve(protocol, stream, connection, handler, limits);
-      },
-      {
-        runOnLimitedConnection: options.allowRelayed ?? false,
-        maxInboundStreams: limits.maxConcurrentPerProtocol * 2,
-      },
-    );
+    try {
+      await this.#libp2p.handle(
+        protocol,
+        (stream, connection) => {
+          // The stream handler never rejects: every failure is handled and logged in serve().
+          void this.#serve(protocol, stream, connection, handler, limits);
+        },
+        {
+          runOnLimitedConnection: options.allowRelayed ?? false,
+          maxInboundStreams: limits.maxConcurrentPerProtocol * 2,
+        },
+      );
+    } catch (cause) {
+      throw new NetError('invalid_argument', `cannot serve ${protocol} (already served?)`, {
+        cause,
+      });
+    }
   }
 
   async unhandle(protocol: string): Promise<void> {

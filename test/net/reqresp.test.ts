@@ -293,10 +293,14 @@ describe('request/response', () => {
     expect(a.isConnected(b.peerId)).toBe(true);
   });
 
-  it('rejects bad protocol names and a response to an unknown peer', async () => {
+  it('rejects bad protocol names, a second handler, and a request to a non-peer', async () => {
     expect(() => protocolId('Bad Name', 1)).toThrow();
     expect(() => protocolId('ok', 0)).toThrow();
     const a = await startNode();
+    await a.requests.handle(ECHO, () => ({}));
+    await expect(a.requests.handle(ECHO, () => ({}))).rejects.toMatchObject({
+      code: 'invalid_argument',
+    });
     await expect(a.requests.request('not-a-peer', ECHO)).rejects.toMatchObject({
       code: 'invalid_argument',
     });
