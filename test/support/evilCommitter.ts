@@ -354,12 +354,20 @@ export function forgeCommit(state: GroupState, options: ForgeCommitOptions = {})
     contentType: ContentType.commit,
     commit: { proposals, path: path?.updatePath },
   };
-  const pskSecret = computePskSecret(suite, pskValues(state, applied.psks, options.psk));
+  // A PSK id the key schedule refuses (a short nonce) leaves no honest tag to compute: the tag is
+  // then random, which a receiver never gets to check (it rejects the id first).
+  let pskSecret: Uint8Array | undefined;
+  try {
+    pskSecret = computePskSecret(suite, pskValues(state, applied.psks, options.psk));
+  } catch {
+    pskSecret = undefined;
+  }
   let epochAuthenticator = new Uint8Array(0);
   const authenticated = authenticateCommit(
     suite,
     { signaturePrivateKey: signer, wireFormat, content, groupContext: state.groupContext },
     (signature) => {
+      if (pskSecret === undefined) return suite.randomBytes(suite.hash.size);
       const next = nextEpoch({
         suite,
         interimTranscriptHash: state.interimTranscriptHash,
