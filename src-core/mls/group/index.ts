@@ -48,3 +48,20 @@ export { createWelcome } from './welcome.js';
 export * from './proposals/index.js';
 export { StagedExternalJoin, createExternalCommit } from './externalCommit.js';
 export type { CreatedExternalCommit, ExternalCommitOptions } from './externalCommit.js';
+export { credentialIdentity, resumptionPskId, resumptionPskLookup } from './resumption.js';
+export type {
+  MemberIdentity,
+  NewLeafOptions,
+  ResumedGroupCommit,
+  ResumedJoinOptions,
+} from './resumption.js';
+export {
+  commitReInit,
+  createReInitGroup,
+  joinReInitGroup,
+  proposeReInit,
+  reInitProposal,
+} from './reinit.js';
+export type { ReInitGroupOptions, ReInitParams } from './reinit.js';
+export { branchGroup, joinBranch } from './branch.js';
+export type { BranchOptions } from './branch.js';
