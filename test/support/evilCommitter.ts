@@ -105,6 +105,8 @@ export interface ForgeCommitOptions {
     readonly signature: KeyPair;
     readonly credential: Credential;
     readonly kemOutput?: Uint8Array;
+    /** How many ExternalInit proposals to send (default 1). */
+    readonly externalInits?: number;
   };
 }
 
@@ -300,12 +302,11 @@ export function forgeCommit(state: GroupState, options: ForgeCommitOptions = {})
   if (ext !== undefined) {
     const sent = externalInitSend(suite, state.externalPub());
     initSecret = sent.initSecret;
-    proposals.unshift(
-      ...byValue({
-        proposalType: ProposalType.externalInit,
-        externalInit: { kemOutput: ext.kemOutput ?? sent.kemOutput },
-      }),
-    );
+    const init: Proposal = {
+      proposalType: ProposalType.externalInit,
+      externalInit: { kemOutput: ext.kemOutput ?? sent.kemOutput },
+    };
+    proposals.unshift(...byValue(...Array.from({ length: ext.externalInits ?? 1 }, () => init)));
   }
   const applied = applyLoosely(state, proposals, sender);
   let committerLeaf: LeafIndex;

@@ -29,6 +29,8 @@ export interface RuleGroupOptions {
   readonly config?: GroupConfig;
   /** Extension types every member lists in its capabilities (beyond the default ones). */
   readonly supported?: readonly number[];
+  /** Credential types every member lists in its capabilities (default: basic only). */
+  readonly credentials?: readonly number[];
   /** The GroupContext extensions the group starts with. */
   readonly groupExtensions?: readonly Extension[];
 }
@@ -51,10 +53,15 @@ export function requiredCapabilities(extensionTypes: number[]): Extension {
  */
 export function ruleGroup(options: RuleGroupOptions = {}): World {
   const w = new World(1, options.config ?? {});
+  const base = defaultCapabilities(w.suite, 1);
   const capabilities =
-    options.supported === undefined
+    options.supported === undefined && options.credentials === undefined
       ? undefined
-      : { ...defaultCapabilities(w.suite, 1), extensions: [...options.supported] };
+      : {
+          ...base,
+          extensions: [...(options.supported ?? base.extensions)],
+          credentials: [...(options.credentials ?? base.credentials)],
+        };
   const alice = w.client('alice');
   w.states.set(
     'alice',
