@@ -281,6 +281,12 @@ export function buildState(input: StateInput): GroupState {
       rec.ownLeaf,
       rec.privatePath.map((k) => [k.node, { publicKey: k.publicKey, privateKey: k.privateKey }]),
     );
+    for (const k of rec.privatePath) {
+      // Cheap next to loading the tree (one scalar multiplication per key on our path).
+      if (!equalBytes(suite.hpke.kem.publicKeyFromPrivate(k.privateKey), k.publicKey)) {
+        throw corrupt(`${where}state: private key of node ${k.node} does not match`);
+      }
+    }
     if (status !== 'removed') {
       if (privatePath.keyPair(2 * rec.ownLeaf) === undefined) {
         throw corrupt(`${where}state: no key for our leaf`);
