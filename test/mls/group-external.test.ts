@@ -238,6 +238,18 @@ describe('external commit: resync after state loss', () => {
     expect(got.staged.selfRemoved).toBe(true);
   });
 
+  it('a resync may keep the old leaf signature key', () => {
+    const w = group(FIVE);
+    const bobLeaf = w.leafOf('bob');
+    w.states.delete('bob');
+    const created = createExternalCommit({
+      ...joinOptions(w, w.client('bob'), groupInfoBytes(w.state('alice'))),
+      resync: bobLeaf,
+    });
+    accept(w, 'bob', created);
+    everyoneSends(w);
+  });
+
   it('the members judge the identity: a resync under another identity is refused', () => {
     const identity = (c: Credential): string | undefined =>
       c.credentialType === CredentialType.basic && 'identity' in c ? toHex(c.identity) : undefined;
