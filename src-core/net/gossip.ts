@@ -13,7 +13,7 @@ import type {
 import type { GossipConfig } from './config.js';
 import { NetError, describeError } from './errors.js';
 import type { NetEventEmitter } from './events.js';
-import { GossipEnvelope } from './pb/wire.js';
+import { GossipEnvelope } from './pb/gossip.js';
 import { wireBytes } from './reqresp.js';
 
 /** Version of GossipEnvelope this node writes and accepts. */

@@ -11,7 +11,7 @@ import { base32upper } from 'multiformats/bases/base32';
 import * as Digest from 'multiformats/hashes/digest';
 import { toString as qrToString } from 'qrcode';
 import { NetError } from './errors.js';
-import { Invite } from './pb/wire.js';
+import { Invite } from './pb/invite.js';
 import { wireBytes } from './reqresp.js';
 
 export const INVITE_TEXT_PREFIX = 'PARLEY:1:';

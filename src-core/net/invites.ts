@@ -17,7 +17,7 @@ import type { InviteConfig } from './config.js';
 import { NetError } from './errors.js';
 import type { NetEventEmitter } from './events.js';
 import { INVITE_SECRET_BYTES, decodeInvite, encodeInvite, inviteProof } from './inviteCode.js';
-import { RedeemRequest, RedeemResponse } from './pb/wire.js';
+import { RedeemRequest, RedeemResponse } from './pb/invite.js';
 import type { RequestResponse, Response } from './reqresp.js';
 import { RemoteRequestError, RequestRefused, protocolId, wireBytes } from './reqresp.js';
 

@@ -15,7 +15,7 @@ import type { RequestConfig } from './config.js';
 import { NetError, describeError, isNetError } from './errors.js';
 import type { NetEventEmitter } from './events.js';
 import { FrameReader, abortError, writeFrame } from './framing.js';
-import { Chunk, RequestHead, ResponseHead } from './pb/wire.js';
+import { Chunk, RequestHead, ResponseHead } from './pb/rpc.js';
 
 /** Version of the framing itself (RequestHead/ResponseHead/Chunk), carried in every head. */
 export const FRAMING_VERSION = 1;

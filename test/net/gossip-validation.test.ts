@@ -5,7 +5,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NetEvents } from '../../src-core/net/index.js';
 import { ENVELOPE_VERSION } from '../../src-core/net/index.js';
-import { GossipEnvelope } from '../../src-core/net/pb/wire.js';
+import { GossipEnvelope } from '../../src-core/net/pb/gossip.js';
 import { wireBytes } from '../../src-core/net/reqresp.js';
 import { bytes, startNode, stopAll, text, waitFor } from './helpers.js';
 import { startRawPeer, stopRawPeers } from './rawPeer.js';

@@ -10,7 +10,7 @@ import {
   RequestRefused,
   protocolId,
 } from '../../src-core/net/index.js';
-import { RequestHead, ResponseHead } from '../../src-core/net/pb/wire.js';
+import { RequestHead, ResponseHead } from '../../src-core/net/pb/rpc.js';
 import { wireBytes } from '../../src-core/net/reqresp.js';
 import { bytes, startNode, startNodes, stopAll, text, waitFor } from './helpers.js';
 import { startRawPeer, stopRawPeers } from './rawPeer.js';
