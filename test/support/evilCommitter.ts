@@ -118,6 +118,10 @@ export interface ForgedCommit {
   readonly epochAuthenticator: Uint8Array;
   /** The committer's leaf in the new tree. */
   readonly committerLeaf: LeafIndex;
+  /** The tree of the epoch the commit would start, as the forger computed it. */
+  readonly tree: RatchetTree;
+  /** The GroupContext of that epoch (with the commit in its transcript). */
+  readonly groupContext: GroupContext;
 }
 
 /** Proposals by value, for `proposals`. */
@@ -364,6 +368,8 @@ export function forgeCommit(state: GroupState, options: ForgeCommitOptions = {})
     pskSecret = undefined;
   }
   let epochAuthenticator = new Uint8Array(0);
+  const treeHash = path?.treeHash ?? afterProposals.treeHash();
+  let groupContext: GroupContext = { ...provisional, treeHash };
   const authenticated = authenticateCommit(
     suite,
     { signaturePrivateKey: signer, wireFormat, content, groupContext: state.groupContext },
@@ -372,10 +378,7 @@ export function forgeCommit(state: GroupState, options: ForgeCommitOptions = {})
       const next = nextEpoch({
         suite,
         interimTranscriptHash: state.interimTranscriptHash,
-        provisional: {
-          ...provisional,
-          treeHash: path?.treeHash ?? afterProposals.treeHash(),
-        },
+        provisional: { ...provisional, treeHash },
         initSecret,
         commitSecret: path?.commitSecret ?? zeroSecret(suite),
         pskSecret,
@@ -384,6 +387,7 @@ export function forgeCommit(state: GroupState, options: ForgeCommitOptions = {})
         signature,
       });
       epochAuthenticator = next.keys.epoch.epochAuthenticator.slice();
+      groupContext = next.groupContext;
       const tag = next.keys.epoch.confirmationTag(next.groupContext.confirmedTranscriptHash);
       next.keys.epoch.destroy();
       return options.confirmationTag?.(tag) ?? tag;
@@ -411,5 +415,7 @@ export function forgeCommit(state: GroupState, options: ForgeCommitOptions = {})
     authenticated,
     epochAuthenticator,
     committerLeaf,
+    tree: path?.tree ?? afterProposals,
+    groupContext,
   };
 }

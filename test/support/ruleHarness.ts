@@ -6,6 +6,7 @@
  */
 import { expect } from 'vitest';
 import { encode } from '../../src-core/codec/index.js';
+import type { Capabilities } from '../../src-core/mls/capabilities.js';
 import { requiredCapabilitiesCodec } from '../../src-core/mls/capabilities.js';
 import type { MlsErrorCode } from '../../src-core/mls/errors.js';
 import type { Extension } from '../../src-core/mls/extension.js';
@@ -47,21 +48,24 @@ export function requiredCapabilities(extensionTypes: number[]): Extension {
   };
 }
 
+/** The capabilities members of a rule group list (undefined: the defaults). */
+export function capabilitiesFor(w: World, options: RuleGroupOptions): Capabilities | undefined {
+  if (options.supported === undefined && options.credentials === undefined) return undefined;
+  const base = defaultCapabilities(w.suite, 1);
+  return {
+    ...base,
+    extensions: [...(options.supported ?? base.extensions)],
+    credentials: [...(options.credentials ?? base.credentials)],
+  };
+}
+
 /**
  * Alice creates the group and adds Bob, Carol, Dave and Erin (leaves 0–4); Carol then commits with
  * a path, so the tree has parent nodes, and Alice, Bob unmerged below none of them.
  */
 export function ruleGroup(options: RuleGroupOptions = {}): World {
   const w = new World(1, options.config ?? {});
-  const base = defaultCapabilities(w.suite, 1);
-  const capabilities =
-    options.supported === undefined && options.credentials === undefined
-      ? undefined
-      : {
-          ...base,
-          extensions: [...(options.supported ?? base.extensions)],
-          credentials: [...(options.credentials ?? base.credentials)],
-        };
+  const capabilities = capabilitiesFor(w, options);
   const alice = w.client('alice');
   w.states.set(
     'alice',
