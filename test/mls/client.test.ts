@@ -25,7 +25,7 @@ function read(g: Group, bytes: Uint8Array): { from: string; text: string } {
   const e = g.process(bytes);
   if (e.kind !== 'application') throw new Error(`expected application data, got ${e.kind}`);
   const c = e.sender.credential;
-  return { from: c.credentialType === 1 ? untext(c.identity) : '?', text: untext(e.data) };
+  return { from: 'identity' in c ? untext(c.identity) : '?', text: untext(e.data) };
 }
 
 /** Everyone but the committer processes and merges; the committer merges its own. */
