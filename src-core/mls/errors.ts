@@ -88,9 +88,7 @@ export type MlsErrorCode =
   | 'resumption_unverified'
   // Stored group state (src-core/mls/storage)
   | 'state_corrupt'
-  | 'unsupported_state_version'
-  // Client facade (src-core/mls/client)
-  | 'unknown_key_package';
+  | 'unsupported_state_version';
 
 /** A violation of RFC 9420 or of a local policy, detected while handling MLS data. */
 export class MlsError extends ParleyError<MlsErrorCode> {
