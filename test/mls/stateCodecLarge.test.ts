@@ -56,6 +56,7 @@ describe(`stored group state at ${N} members`, () => {
     const aliceStore = new RecordStore(alice);
     const memberStore = new RecordStore(member);
     const full = recordBytes(aliceStore.records);
+    const fullRecords = aliceStore.records.size;
 
     // A message received: one leaf record (its first use adds the frontier above it).
     processMessage(alice, wire(sendApplicationMessage(member, text('hi'))));
@@ -113,15 +114,38 @@ describe(`stored group state at ${N} members`, () => {
     expect(snapshotBytes).toBeLessThan(fullAfter / 20);
     aliceBefore.destroy();
 
+    // Once every kept epoch is a 1,000-member one (with messages in it): one more commit, and the
+    // fork point again holds one receiver the current state has dropped (the window is 2).
+    const c3 = createCommit(memberNow, { path: 'always' });
+    const third = staged(alice, wire(c3.commit));
+    c3.staged.merge();
+    forkPoint.destroy();
+    const forkPoint2 = alice;
+    alice = third.merge({ keepPrevious: true });
+    aliceStore.sync(alice);
+    const snapshot2 = encodeSnapshot(forkPoint2, alice);
+    const snapshot2Bytes = recordBytes(snapshot2);
+    for (const k of [...aliceStore.records.keys()]) {
+      if (k.startsWith('snapshot/')) aliceStore.records.delete(k);
+    }
+    for (const [k, v] of snapshot2) aliceStore.records.set(k, v);
+    const restored2 = decodeGroupState(aliceStore.records);
+    const id2 = listSnapshots(aliceStore.records)[0]!;
+    expect(fingerprint(decodeSnapshot(aliceStore.records, id2, restored2))).toEqual(
+      fingerprint(forkPoint2),
+    );
+    expect(snapshot2Bytes).toBeLessThan(fullAfter / 20);
+
     console.info(
-      `state codec at ${N} members: full state ${aliceStore.records.size} records / ${full} B ` +
+      `state codec at ${N} members: full state ${fullRecords} records / ${full} B ` +
         `(after two commits ${fullAfter} B); first message from a sender: ${onMessage.put.size} records, next: ` +
         `${onNext.put.size} (${recordBytes(onNext.put)} B); ` +
         `path commit: committer ${treePuts(committer.put.keys())} tree puts + ` +
         `${treeDels(committer.del)} tree dels, ${committer.put.size} puts / ${commitBytes} B in all, ` +
         `receiver ${treePuts(receiver.put.keys())} + ${treeDels(receiver.del)}, second commit ` +
         `${treePuts(second.put.keys())} + ${treeDels(second.del)} (bound ${bound}); ` +
-        `snapshot after one commit ${snapshot.size} records / ${snapshotBytes} B`,
+        `snapshot after one commit ${snapshot.size} records / ${snapshotBytes} B, ` +
+        `one commit later ${snapshot2.size} records / ${snapshot2Bytes} B`,
     );
   }, 120_000);
 });
