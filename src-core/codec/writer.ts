@@ -24,6 +24,8 @@ export class Writer {
       while (cap < need) cap *= 2;
       const next = new Uint8Array(cap);
       next.set(this.buf.subarray(0, at));
+      // Encoders also serialize secrets (group state for storage): leave no stray copy behind.
+      this.buf.fill(0, 0, at);
       this.buf = next;
       this.view = new DataView(next.buffer);
     }
@@ -80,8 +82,10 @@ export class Writer {
     this.len -= from - to;
   }
 
-  /** A copy of the bytes written so far. */
+  /** A copy of the bytes written so far; the working buffer is wiped. */
   finish(): Uint8Array {
-    return this.buf.slice(0, this.len);
+    const out = this.buf.slice(0, this.len);
+    this.buf.fill(0, 0, this.len);
+    return out;
   }
 }
