@@ -45,8 +45,10 @@ export function ratio(slow: readonly number[], fast: readonly number[]): string 
   return `${(median(slow) / median(fast)).toFixed(0)}x`;
 }
 
-export function mb(bytes: number): string {
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+/** Bytes in MiB (2^20). */
+export function mib(bytes: number): string {
+  const m = bytes / (1024 * 1024);
+  return `${m.toFixed(Math.abs(m) < 10 ? 2 : 1)} MiB`;
 }
 
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
