@@ -1,15 +1,16 @@
 /**
  * An append-only byte buffer that grows geometrically, so encoding a structure costs one
- * allocation per doubling rather than one per field.
+ * allocation per doubling rather than one per field. A caller that knows the encoded size passes
+ * it as the initial capacity: the buffer is then handed over by `finish` without a copy.
  */
 export class Writer {
   private buf: Uint8Array;
-  private view: DataView;
+  // Only uint64 needs a DataView; most encodings never make one.
+  private view: DataView | undefined;
   private len = 0;
 
   constructor(initialCapacity = 256) {
     this.buf = new Uint8Array(initialCapacity);
-    this.view = new DataView(this.buf.buffer);
   }
 
   get length(): number {
@@ -20,14 +21,14 @@ export class Writer {
     const at = this.len;
     const need = at + n;
     if (need > this.buf.length) {
-      let cap = this.buf.length * 2;
+      let cap = Math.max(this.buf.length * 2, 16);
       while (cap < need) cap *= 2;
       const next = new Uint8Array(cap);
       next.set(this.buf.subarray(0, at));
       // Encoders also serialize secrets (group state for storage): leave no stray copy behind.
       this.buf.fill(0, 0, at);
       this.buf = next;
-      this.view = new DataView(next.buffer);
+      this.view = undefined;
     }
     this.len = need;
     return at;
@@ -39,18 +40,18 @@ export class Writer {
   }
 
   uint16(v: number): void {
-    // reserve() may replace this.view, so it must run before the view is read.
     const at = this.reserve(2);
-    this.view.setUint16(at, v);
+    this.patchUint16(at, v);
   }
 
   uint32(v: number): void {
     const at = this.reserve(4);
-    this.view.setUint32(at, v);
+    this.patchUint32(at, v);
   }
 
   uint64(v: bigint): void {
     const at = this.reserve(8);
+    this.view ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
     this.view.setBigUint64(at, v);
   }
 
@@ -69,11 +70,17 @@ export class Writer {
   }
 
   patchUint16(at: number, v: number): void {
-    this.view.setUint16(at, v);
+    const b = this.buf;
+    b[at] = v >>> 8;
+    b[at + 1] = v;
   }
 
   patchUint32(at: number, v: number): void {
-    this.view.setUint32(at, v);
+    const b = this.buf;
+    b[at] = v >>> 24;
+    b[at + 1] = v >>> 16;
+    b[at + 2] = v >>> 8;
+    b[at + 3] = v;
   }
 
   /** Moves bytes [from, len) to [to, ...): used to shrink a reserved length prefix. */
@@ -82,8 +89,18 @@ export class Writer {
     this.len -= from - to;
   }
 
-  /** A copy of the bytes written so far; the working buffer is wiped. */
+  /**
+   * The bytes written so far, which the writer no longer holds. A buffer filled exactly is handed
+   * over as is; otherwise the bytes are copied out and the working buffer is wiped.
+   */
   finish(): Uint8Array {
+    if (this.len === this.buf.length) {
+      const out = this.buf;
+      this.buf = new Uint8Array(0);
+      this.view = undefined;
+      this.len = 0;
+      return out;
+    }
     const out = this.buf.slice(0, this.len);
     this.buf.fill(0, 0, this.len);
     return out;

@@ -32,8 +32,8 @@ function build(name: HashName, backend: Backend): Hash {
     return {
       name,
       size,
-      digest: (data) => ownBytes(node.createHash(algo).update(data).digest()),
-      mac: (key, data) => ownBytes(node.createHmac(algo, key).update(data).digest(), true),
+      digest: (data) => ownedView(node.createHash(algo).update(data).digest()),
+      mac: (key, data) => ownedView(node.createHmac(algo, key).update(data).digest()),
     };
   }
   const fn = NOBLE[name];
@@ -43,4 +43,15 @@ function build(name: HashName, backend: Backend): Hash {
     digest: (data) => fn(data),
     mac: (key, data) => hmac(fn, key, data),
   };
+}
+
+/**
+ * `b` as a plain Uint8Array. A digest Buffer that owns its whole ArrayBuffer (node allocates
+ * digests outside the shared pool) is viewed without a copy; anything else is copied and wiped.
+ */
+function ownedView(b: Uint8Array): Uint8Array {
+  if (b.byteOffset === 0 && b.buffer.byteLength === b.length) {
+    return new Uint8Array(b.buffer, 0, b.length);
+  }
+  return ownBytes(b, true);
 }

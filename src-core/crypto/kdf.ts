@@ -39,6 +39,17 @@ function hkdf(id: number, hash: Hash): Kdf {
       if (!Number.isInteger(length) || length < 0 || length > 255 * nh) {
         throw new CryptoError('invalid_argument', `HKDF-Expand length ${length} (max ${255 * nh})`);
       }
+      if (length <= nh) {
+        // One block: OKM = T(1) = HMAC(PRK, info | 0x01), the whole of every MLS label expansion.
+        const input = new Uint8Array(info.length + 1);
+        input.set(info, 0);
+        input[info.length] = 1;
+        const t = hash.mac(prk, input);
+        if (length === nh) return t;
+        const out = t.slice(0, length);
+        t.fill(0);
+        return out;
+      }
       const out = new Uint8Array(length);
       // T(i) = HMAC(PRK, T(i-1) | info | i); one buffer holds T(i-1) | info | i for each round.
       const input = new Uint8Array(nh + info.length + 1);

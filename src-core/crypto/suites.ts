@@ -1,7 +1,7 @@
 /**
  * The MLS cipher suites (RFC 9420 §17.1) and the labeled operations of §5 and §8 on top of them.
  */
-import { encode } from '../codec/index.js';
+import { Writer, encode, opaque, varintSize } from '../codec/index.js';
 import type { Backend } from './backend.js';
 import { nodeFor } from './backend.js';
 import { EMPTY, utf8 } from './bytes.js';
@@ -10,13 +10,7 @@ import { makeHash } from './hash.js';
 import type { HashName } from './hash.js';
 import { hpkeSuite } from './hpke/index.js';
 import type { HpkeSuite } from './hpke/index.js';
-import {
-  encryptContextCodec,
-  kdfLabelCodec,
-  mlsLabel,
-  refHashInputCodec,
-  signContentCodec,
-} from './labels.js';
+import { encryptContextCodec, mlsLabel, refHashInputCodec } from './labels.js';
 import { randomBytes } from './random.js';
 import { makeSignatureScheme } from './signature/index.js';
 import type {
@@ -102,6 +96,9 @@ export function isCipherSuiteId(id: number): id is CipherSuiteId {
   return Number.isInteger(id) && id >= 1 && id <= 7;
 }
 
+/** Labels whose `opaque label<V>` encoding is kept; the protocol uses a few dozen. */
+const LABEL_CACHE_SIZE = 128;
+
 const KEY_PACKAGE_REF = 'MLS 1.0 KeyPackage Reference';
 const PROPOSAL_REF = 'MLS 1.0 Proposal Reference';
 
@@ -112,6 +109,7 @@ class MlsCipherSuite implements CipherSuite {
   readonly aead: Aead;
   readonly hpke: HpkeSuite;
   readonly signature: SignatureScheme;
+  private readonly labels = new Map<string, Uint8Array>();
 
   constructor(
     readonly id: CipherSuiteId,
@@ -130,6 +128,23 @@ class MlsCipherSuite implements CipherSuite {
     return this.hash.digest(encode(refHashInputCodec, { label: utf8(label), value }));
   }
 
+  /**
+   * `opaque label<V>` for `"MLS 1.0 " + label`, kept per label string: every message expands and
+   * signs with the same few labels. Exporter labels come from the application, so the number
+   * kept is bounded.
+   */
+  private encodedLabel(label: string): Uint8Array {
+    let encoded = this.labels.get(label);
+    if (encoded === undefined) {
+      const full = mlsLabel(label);
+      const w = new Writer(varintSize(full.length) + full.length);
+      opaque.encode(w, full);
+      encoded = w.finish();
+      if (this.labels.size < LABEL_CACHE_SIZE) this.labels.set(label, encoded);
+    }
+    return encoded;
+  }
+
   expandWithLabel(
     secret: Uint8Array,
     label: string,
@@ -139,8 +154,13 @@ class MlsCipherSuite implements CipherSuite {
     if (!Number.isInteger(length) || length < 0 || length > 0xffff) {
       throw new CryptoError('invalid_argument', `ExpandWithLabel length ${length}`);
     }
-    const info = encode(kdfLabelCodec, { length, label: mlsLabel(label), context });
-    return this.kdf.expand(secret, info, length);
+    // KDFLabel { uint16 length; opaque label<V>; opaque context<V>; }, written in one buffer.
+    const encodedLabel = this.encodedLabel(label);
+    const w = new Writer(2 + encodedLabel.length + varintSize(context.length) + context.length);
+    w.uint16(length);
+    w.bytes(encodedLabel);
+    opaque.encode(w, context);
+    return this.kdf.expand(secret, w.finish(), length);
   }
 
   deriveSecret(secret: Uint8Array, label: string): Uint8Array {
@@ -156,16 +176,26 @@ class MlsCipherSuite implements CipherSuite {
     if (!Number.isInteger(generation) || generation < 0 || generation > 0xffffffff) {
       throw new CryptoError('invalid_argument', `generation ${generation} is not a uint32`);
     }
-    const context = new Uint8Array(4);
-    new DataView(context.buffer).setUint32(0, generation);
+    const context = Uint8Array.of(
+      generation >>> 24,
+      (generation >>> 16) & 0xff,
+      (generation >>> 8) & 0xff,
+      generation & 0xff,
+    );
     return this.expandWithLabel(secret, label, context, length);
   }
 
+  /** SignContent { opaque label<V>; opaque content<V>; } */
+  private signContent(label: string, content: Uint8Array): Uint8Array {
+    const encodedLabel = this.encodedLabel(label);
+    const w = new Writer(encodedLabel.length + varintSize(content.length) + content.length);
+    w.bytes(encodedLabel);
+    opaque.encode(w, content);
+    return w.finish();
+  }
+
   signWithLabel(privateKey: Uint8Array, label: string, content: Uint8Array): Uint8Array {
-    return this.signature.sign(
-      privateKey,
-      encode(signContentCodec, { label: mlsLabel(label), content }),
-    );
+    return this.signature.sign(privateKey, this.signContent(label, content));
   }
 
   verifyWithLabel(
@@ -174,8 +204,7 @@ class MlsCipherSuite implements CipherSuite {
     content: Uint8Array,
     signature: Uint8Array,
   ): boolean {
-    const tbs = encode(signContentCodec, { label: mlsLabel(label), content });
-    return this.signature.verify(publicKey, tbs, signature);
+    return this.signature.verify(publicKey, this.signContent(label, content), signature);
   }
 
   encryptWithLabel(
