@@ -9,6 +9,8 @@
  * used again. A failed join deletes nothing: the Welcome may have been forged.
  */
 import { decode, encode } from '../../codec/index.js';
+import type { BatchVerifier } from '../../crypto/batchVerify.js';
+import { createBatchVerifier } from '../../crypto/batchVerify.js';
 import { CryptoError, cipherSuite, isCipherSuiteId } from '../../crypto/index.js';
 import type { CipherSuite } from '../../crypto/types.js';
 import { MlsError } from '../errors.js';
@@ -28,10 +30,14 @@ import { checkDistinctExtensions, leafNodeCodec } from '../leafNode.js';
 import type { PreSharedKeyID, ResumptionPreSharedKeyID } from '../psk.js';
 import { PSKType, ResumptionPSKUsage, checkPskNonce, computePskSecret } from '../psk.js';
 import { RatchetTree } from '../ratchetTree/ratchetTree.js';
-import { validateRatchetTree } from '../ratchetTree/treeValidation.js';
+import { receivedTreeCodec } from '../ratchetTree/receivedTree.js';
+import type {
+  SignatureBatchVerifier,
+  TreeValidationContext,
+} from '../ratchetTree/treeValidation.js';
+import { validateRatchetTree, validateRatchetTreeAsync } from '../ratchetTree/treeValidation.js';
 import { equalBytes } from '../ratchetTree/treeReader.js';
 import type { RatchetTreeNodes } from '../ratchetTreeExtension.js';
-import { ratchetTreeCodec } from '../ratchetTreeExtension.js';
 import { PrivatePath } from '../treekem/privatePath.js';
 import { commonAncestor } from '../treeMath.js';
 import type { LeafIndex } from '../treeMath.js';
@@ -188,15 +194,36 @@ export function treeOf(
   gi: GroupInfo,
   outOfBand: RatchetTreeNodes | undefined,
 ): RatchetTree {
+  return receivedTreeOf(suite, gi, outOfBand).tree;
+}
+
+interface ReceivedRatchetTree {
+  readonly tree: RatchetTree;
+  /** The leaves' encodings as received in the extension, by leaf index (views: join-long use). */
+  readonly leafBytes: ((leafIndex: LeafIndex) => Uint8Array | undefined) | undefined;
+}
+
+/** `treeOf`, with the leaves' bytes when the tree came in the extension (receivedTree.ts). */
+function receivedTreeOf(
+  suite: CipherSuite,
+  gi: GroupInfo,
+  outOfBand: RatchetTreeNodes | undefined,
+): ReceivedRatchetTree {
   const ext = gi.extensions.find((e) => e.extensionType === ExtensionType.ratchetTree);
-  const nodes =
-    ext !== undefined
-      ? decodeOr('ratchet_tree extension', () => decode(ratchetTreeCodec, ext.extensionData))
-      : outOfBand;
-  if (nodes === undefined) {
+  if (ext !== undefined) {
+    const received = decodeOr('ratchet_tree extension', () =>
+      decode(receivedTreeCodec, ext.extensionData),
+    );
+    const bytes = received.leafBytes;
+    return {
+      tree: RatchetTree.fromNodes(suite, received.nodes, bytes),
+      leafBytes: (leafIndex) => bytes[2 * leafIndex],
+    };
+  }
+  if (outOfBand === undefined) {
     throw new MlsError('missing_ratchet_tree', 'no ratchet_tree extension and no tree given');
   }
-  return RatchetTree.fromNodes(suite, nodes);
+  return { tree: RatchetTree.fromNodes(suite, outOfBand), leafBytes: undefined };
 }
 
 /** §12.4.3.1 "Verify the integrity of the ratchet tree", plus keys and credentials. */
@@ -205,13 +232,46 @@ export function validateTree(
   config: ResolvedGroupConfig,
   tree: RatchetTree,
   gc: GroupContext,
+  leafBytes?: ReceivedRatchetTree['leafBytes'],
 ): void {
-  validateRatchetTree(tree, {
+  validateRatchetTree(tree, treeValidationContext(config, gc, leafBytes));
+  checkTreeKeysAndCredentials(suite, config, tree, gc);
+}
+
+/** `validateTree` with the leaf signatures verified by `verify`. */
+export async function validateTreeAsync(
+  suite: CipherSuite,
+  config: ResolvedGroupConfig,
+  tree: RatchetTree,
+  gc: GroupContext,
+  verify: SignatureBatchVerifier,
+  leafBytes?: ReceivedRatchetTree['leafBytes'],
+): Promise<void> {
+  await validateRatchetTreeAsync(tree, treeValidationContext(config, gc, leafBytes), verify);
+  checkTreeKeysAndCredentials(suite, config, tree, gc);
+}
+
+function treeValidationContext(
+  config: ResolvedGroupConfig,
+  gc: GroupContext,
+  leafBytes: ReceivedRatchetTree['leafBytes'],
+): TreeValidationContext {
+  return {
     groupId: gc.groupId,
     treeHash: gc.treeHash,
     extensions: gc.extensions,
     ...(config.checkTreeLifetimes ? { lifetime: { now: config.now() } } : {}),
-  });
+    ...(leafBytes === undefined ? {} : { leafBytes }),
+  };
+}
+
+/** The members' HPKE keys and credentials (the AS), after the tree's own rules. */
+function checkTreeKeysAndCredentials(
+  suite: CipherSuite,
+  config: ResolvedGroupConfig,
+  tree: RatchetTree,
+  gc: GroupContext,
+): void {
   tree.forEachMember((leaf, leafIndex) => {
     checkHpkePublicKey(suite, leaf.encryptionKey, `leaf ${leafIndex} encryption key`);
     requireCredential(config, leaf.credential, leaf.signatureKey, {
@@ -307,32 +367,108 @@ export function openWelcome<B extends WelcomeKey>(
   }
 }
 
-/** Joins the group a Welcome is for. Throws MlsError naming the rule a bad Welcome breaks. */
-export function joinFromWelcome(options: JoinOptions): GroupState {
+/** A join whose GroupInfo is verified and whose tree is built, but not yet validated. */
+interface JoinInProgress {
+  readonly config: ResolvedGroupConfig;
+  readonly suite: CipherSuite;
+  readonly opened: OpenedWelcome<KeyPackageBundle>;
+  readonly tree: RatchetTree;
+  readonly leafBytes: ReceivedRatchetTree['leafBytes'];
+  /** Wiped when the join ends, whichever way. */
+  readonly secretsToWipe: Uint8Array[];
+}
+
+/** §12.4.3.1 up to the tree's validation. Wipes the secrets it opened if it throws. */
+function startJoin(options: JoinOptions): JoinInProgress {
   const config = resolveGroupConfig(options.config);
   const welcome = welcomeOf(options.welcome);
   const suite = suiteOf(welcome, options.suite);
   const opened = openWelcome(suite, welcome, options.keyPackages, config, options.resumes);
-  const { bundle, groupSecrets, pskSecret, resumption } = opened;
+  const { groupSecrets, pskSecret } = opened;
   const gi = opened.groupInfo;
   const gc = gi.groupContext;
   const secretsToWipe: Uint8Array[] = [groupSecrets.joinerSecret, pskSecret];
   if (groupSecrets.pathSecret !== undefined) secretsToWipe.push(groupSecrets.pathSecret.pathSecret);
-  let epochSecrets: EpochSecrets | undefined;
-  let privatePath: PrivatePath | undefined;
   try {
     if (options.isGroupIdInUse?.(gc.groupId) === true) {
       throw new MlsError('duplicate_group_id', 'we are already in a group with this id');
     }
     checkDistinctExtensions(gi.extensions, 'GroupInfo');
     checkGroupContextExtensions(config, gc.groupId, gc.extensions);
-    const tree = treeOf(suite, gi, options.ratchetTree);
+    const { tree, leafBytes } = receivedTreeOf(suite, gi, options.ratchetTree);
     const signer = gi.signer < tree.leafCount ? tree.leafNode(gi.signer) : undefined;
     if (signer === undefined) {
       throw new MlsError('invalid_signature', `GroupInfo signer ${gi.signer} is not a member`);
     }
     verifyGroupInfoSignature(suite, gi, signer.signatureKey);
-    validateTree(suite, config, tree, gc);
+    return { config, suite, opened, tree, leafBytes, secretsToWipe };
+  } catch (e) {
+    for (const s of secretsToWipe) s.fill(0);
+    throw e;
+  }
+}
+
+/** Joins the group a Welcome is for. Throws MlsError naming the rule a bad Welcome breaks. */
+export function joinFromWelcome(options: JoinOptions): GroupState {
+  const join = startJoin(options);
+  try {
+    const gc = join.opened.groupInfo.groupContext;
+    validateTree(join.suite, join.config, join.tree, gc, join.leafBytes);
+  } catch (e) {
+    for (const s of join.secretsToWipe) s.fill(0);
+    throw e;
+  }
+  return finishJoin(options, join);
+}
+
+export interface AsyncJoinOptions extends JoinOptions {
+  /**
+   * Verifies the tree's leaf signatures in batches (e.g. on worker threads). By default a large
+   * tree (from PARALLEL_JOIN_MIN_MEMBERS members) gets a worker-thread verifier for this join
+   * (src-core/crypto/batchVerify.ts), closed when the join ends; a smaller one is verified here.
+   */
+  readonly verifier?: SignatureBatchVerifier;
+}
+
+/** From this many members a join spawns workers by default: below, starting them costs more. */
+export const PARALLEL_JOIN_MIN_MEMBERS = 1024;
+
+/**
+ * `joinFromWelcome` with the leaf signatures, a join's dominant cost, verified by a batch verifier
+ * that may use other cores. The same checks in the same order, the same errors, and likewise no
+ * state changes when it fails.
+ */
+export async function joinFromWelcomeAsync(options: AsyncJoinOptions): Promise<GroupState> {
+  const join = startJoin(options);
+  const gc = join.opened.groupInfo.groupContext;
+  let own: BatchVerifier | undefined;
+  try {
+    let verify = options.verifier;
+    if (verify === undefined && join.tree.memberCount >= PARALLEL_JOIN_MIN_MEMBERS) {
+      own = createBatchVerifier(join.suite.signature);
+      const v = own;
+      verify = (checks) => v.verify(checks);
+    }
+    if (verify === undefined) validateTree(join.suite, join.config, join.tree, gc, join.leafBytes);
+    else await validateTreeAsync(join.suite, join.config, join.tree, gc, verify, join.leafBytes);
+  } catch (e) {
+    for (const s of join.secretsToWipe) s.fill(0);
+    throw e;
+  } finally {
+    await own?.close();
+  }
+  return finishJoin(options, join);
+}
+
+/** The rest of §12.4.3.1 once the tree is valid: our leaf, path secrets, key schedule, state. */
+function finishJoin(options: JoinOptions, join: JoinInProgress): GroupState {
+  const { config, suite, opened, tree, secretsToWipe } = join;
+  const { bundle, groupSecrets, pskSecret, resumption } = opened;
+  const gi = opened.groupInfo;
+  const gc = gi.groupContext;
+  let epochSecrets: EpochSecrets | undefined;
+  let privatePath: PrivatePath | undefined;
+  try {
     const me = findOwnLeaf(tree, bundle);
     checkLeafSupportsExtensions(bundle.keyPackage.leafNode, gc.extensions, 'our leaf');
 

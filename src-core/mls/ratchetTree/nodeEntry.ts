@@ -13,7 +13,7 @@ import type { Node } from '../ratchetTreeExtension.js';
 import { NodeType } from '../ratchetTreeExtension.js';
 import { level } from '../treeMath.js';
 import type { NodeIndex } from '../treeMath.js';
-import { leafTreeHash, parentTreeHash } from './treeHash.js';
+import { encodedLeafTreeHash, leafTreeHash, parentTreeHash } from './treeHash.js';
 import type { NodeEntry } from './treeReader.js';
 
 /** The counts of a leaf slot holding `node` (the hash left as `hash`). */
@@ -75,7 +75,8 @@ export class HashSlab {
 
 /**
  * Builds the entries of the subtree under `x` bottom-up, reading nodes with `nodeAt` and storing
- * each entry with `put`. Recursion depth is the tree's height (at most 30).
+ * each entry with `put`. Recursion depth is the tree's height (at most 30). `leafBytesAt` may give
+ * a leaf's LeafNode encoding (it must be exactly that: see receivedTree.ts) to hash as it is.
  */
 export function buildSubtree(
   suite: CipherSuite,
@@ -83,17 +84,23 @@ export function buildSubtree(
   nodeAt: (x: NodeIndex) => Node | undefined,
   put: (x: NodeIndex, e: NodeEntry) => void,
   slab: HashSlab = new HashSlab(),
+  leafBytesAt?: (x: NodeIndex) => Uint8Array | undefined,
 ): NodeEntry {
   const k = level(x);
   let e: NodeEntry;
   const node = nodeAt(x);
   if (k === 0) {
     const leaf = node?.nodeType === NodeType.leaf ? node.leafNode : undefined;
-    e = leafCounts(node, slab.store(leafTreeHash(suite, x / 2, leaf)));
+    const bytes = leaf === undefined ? undefined : leafBytesAt?.(x);
+    const hash =
+      bytes === undefined
+        ? leafTreeHash(suite, x / 2, leaf)
+        : encodedLeafTreeHash(suite, x / 2, bytes);
+    e = leafCounts(node, slab.store(hash));
   } else {
     const half = 2 ** (k - 1);
-    const l = buildSubtree(suite, x - half, nodeAt, put, slab);
-    const r = buildSubtree(suite, x + half, nodeAt, put, slab);
+    const l = buildSubtree(suite, x - half, nodeAt, put, slab, leafBytesAt);
+    const r = buildSubtree(suite, x + half, nodeAt, put, slab, leafBytesAt);
     const parent = node?.nodeType === NodeType.parent ? node.parentNode : undefined;
     e = parentCounts(node, l, r, slab.store(parentTreeHash(suite, parent, l.hash, r.hash)));
   }

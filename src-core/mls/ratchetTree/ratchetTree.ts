@@ -82,9 +82,14 @@ export class RatchetTree extends TreeReader {
    * A tree from its `ratchet_tree` extension form. Checks the encoding rules only (at least one
    * node, last node non-blank, leaves at even and parents at odd positions); a tree received from
    * others must then pass `validateRatchetTree` before it is used (§12.4.3.1).
-   * Throws MlsError('invalid_tree').
+   * Throws MlsError('invalid_tree'). `leafBytes` (by node index) are the leaves' encodings as
+   * received (receivedTree.ts), hashed without encoding the leaves again.
    */
-  static fromNodes(suite: CipherSuite, nodes: RatchetTreeNodes): RatchetTree {
+  static fromNodes(
+    suite: CipherSuite,
+    nodes: RatchetTreeNodes,
+    leafBytes?: readonly (Uint8Array | undefined)[],
+  ): RatchetTree {
     const problem = ratchetTreeEncodingProblem(nodes);
     if (problem !== undefined) throw new MlsError('invalid_tree', problem);
     if (nodes.length > MAX_LENGTH / 2) {
@@ -98,6 +103,8 @@ export class RatchetTree extends TreeReader {
       leafCount - 1,
       (x) => (x < nodes.length ? nodes[x] : undefined),
       (x, e) => t.set(x, e),
+      undefined,
+      leafBytes === undefined ? undefined : (x) => leafBytes[x],
     );
     const entries = t.freeze();
     const credentialTypes = new Map<number, number>();

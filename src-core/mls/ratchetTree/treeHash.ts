@@ -68,6 +68,23 @@ export function leafTreeHash(
   return suite.hash.digest(encodeLeafHashInput(leafIndex, leaf));
 }
 
+/**
+ * `leafTreeHash` of a non-blank leaf from its LeafNode's encoding (as received, see
+ * receivedTree.ts): the LeafNodeHashInput is that encoding behind a fixed 6-byte head.
+ */
+export function encodedLeafTreeHash(
+  suite: CipherSuite,
+  leafIndex: number,
+  leafNodeBytes: Uint8Array,
+): Uint8Array {
+  const input = new Uint8Array(6 + leafNodeBytes.length);
+  input[0] = NodeType.leaf;
+  new DataView(input.buffer).setUint32(1, leafIndex);
+  input[5] = 1; // optional<LeafNode>: present
+  input.set(leafNodeBytes, 6);
+  return suite.hash.digest(input);
+}
+
 /** The tree hash of a parent node (or blank) over its children's tree hashes. */
 export function parentTreeHash(
   suite: CipherSuite,

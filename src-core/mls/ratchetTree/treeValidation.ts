@@ -6,7 +6,7 @@
  * Credential validation with the Authentication Service is the caller's: it needs identities,
  * which this layer knows nothing of.
  */
-import { encode } from '../../codec/index.js';
+import { Writer, encode, opaque, uint32, varint, varintSize } from '../../codec/index.js';
 import { mlsLabel, signContentCodec } from '../../crypto/labels.js';
 import { supportsCredential } from '../capabilities.js';
 import { MlsError } from '../errors.js';
@@ -17,7 +17,6 @@ import {
   checkLeafNodeCapabilities,
   checkLifetime,
   encodeLeafNodeTbs,
-  verifyLeafNode,
 } from '../leafNode.js';
 import type { LeafIndex } from '../treeMath.js';
 import { directPath } from '../treeMath.js';
@@ -36,6 +35,11 @@ export interface TreeValidationContext {
   readonly extensions: readonly Extension[];
   /** Checks key_package leaves' lifetimes when given (recommended, §7.3). */
   readonly lifetime?: LifetimePolicy;
+  /**
+   * A leaf's LeafNode encoding as received (receivedTree.ts), signed over without encoding the
+   * leaf again. Must be exactly the encoding of the tree's LeafNode at that index.
+   */
+  readonly leafBytes?: (leafIndex: LeafIndex) => Uint8Array | undefined;
 }
 
 /**
@@ -47,12 +51,55 @@ export interface TreeValidationContext {
  */
 export function validateRatchetTree(tree: TreeReader, ctx: TreeValidationContext): void {
   checkTreeStructure(tree, ctx);
+  const label = mlsLabel(LEAF_NODE_TBS_LABEL);
+  const scheme = tree.suite.signature;
   tree.forEachMember((leaf, leafIndex) => {
-    verifyLeafNode(tree.suite, leaf, {
-      binding: { groupId: ctx.groupId, leafIndex },
-      ...(ctx.lifetime === undefined ? {} : { lifetime: ctx.lifetime }),
-    });
+    const c = leafSignatureCheck(leaf, leafIndex, ctx, label);
+    if (!scheme.verify(c.publicKey, c.message, c.signature)) {
+      throw new MlsError('invalid_signature', `leaf ${leafIndex}: LeafNode signature`);
+    }
   });
+}
+
+/**
+ * The checks of `verifyLeafNode` for a leaf of the tree except the signature, which is returned
+ * to verify: its own capabilities (§7.3), the lifetime of a key_package leaf, and the SignContent
+ * of its LeafNodeTBS (bound to the group unless it is a key_package leaf, §7.2).
+ */
+function leafSignatureCheck(
+  leaf: LeafNode,
+  leafIndex: LeafIndex,
+  ctx: TreeValidationContext,
+  label: Uint8Array,
+): LeafSignatureCheck {
+  checkLeafNodeCapabilities(leaf);
+  const keyPackage = leaf.leafNodeSource === LeafNodeSource.keyPackage;
+  if (keyPackage && ctx.lifetime !== undefined) checkLifetime(leaf.lifetime, ctx.lifetime);
+  const binding = keyPackage ? undefined : { groupId: ctx.groupId, leafIndex };
+  const received = ctx.leafBytes?.(leafIndex);
+  let message: Uint8Array;
+  if (received === undefined) {
+    message = encode(signContentCodec, { label, content: encodeLeafNodeTbs(leaf, binding) });
+  } else {
+    // LeafNodeTBS is the LeafNode without its signature, then the binding: one buffer, no copy
+    // of the leaf beyond this one.
+    const signed = received.length - varintSize(leaf.signature.length) - leaf.signature.length;
+    const tbsLength =
+      signed +
+      (binding === undefined ? 0 : varintSize(binding.groupId.length) + binding.groupId.length + 4);
+    const w = new Writer(
+      varintSize(label.length) + label.length + varintSize(tbsLength) + tbsLength,
+    );
+    opaque.encode(w, label);
+    varint.encode(w, tbsLength);
+    w.bytes(received.subarray(0, signed));
+    if (binding !== undefined) {
+      opaque.encode(w, binding.groupId);
+      uint32.encode(w, binding.leafIndex);
+    }
+    message = w.finish();
+  }
+  return { leafIndex, publicKey: leaf.signatureKey, message, signature: leaf.signature };
 }
 
 /** One leaf signature to check: SignWithLabel(signature_key, "LeafNodeTBS", LeafNodeTBS). */
@@ -73,12 +120,22 @@ export type SignatureBatchVerifier = (
   checks: readonly LeafSignatureCheck[],
 ) => Promise<readonly boolean[]>;
 
-const SIGNATURE_BATCH = 2048;
+const SIGNATURE_BATCH = 1024;
+
+/** Batches handed to the verifier before waiting for the oldest: keeps every core busy. */
+const BATCHES_IN_FLIGHT = 3;
 const LEAF_NODE_TBS_LABEL = 'LeafNodeTBS';
 
+interface PendingBatch {
+  readonly checks: readonly LeafSignatureCheck[];
+  readonly results: Promise<readonly boolean[]>;
+}
+
 /**
- * `validateRatchetTree` with the leaf signatures checked by `verifyBatch` (in batches, so the
- * messages of a large tree are not all held at once). Same rules, same error codes.
+ * `validateRatchetTree` with the leaf signatures checked by `verifyBatch`, in batches, several at
+ * a time while the next ones are encoded (the messages of a large tree are not all held at once).
+ * Same rules, same error codes, and the same first error: results are taken in leaf order, and a
+ * leaf failing another rule is reported only once the signatures of the leaves before it passed.
  */
 export async function validateRatchetTreeAsync(
   tree: TreeReader,
@@ -87,39 +144,47 @@ export async function validateRatchetTreeAsync(
 ): Promise<void> {
   checkTreeStructure(tree, ctx);
   const label = mlsLabel(LEAF_NODE_TBS_LABEL);
-  let batch: LeafSignatureCheck[] = [];
-  const flush = async (): Promise<void> => {
-    const results = await verifyBatch(batch);
-    if (results.length !== batch.length) {
+  const pending: PendingBatch[] = [];
+  const settleOldest = async (): Promise<void> => {
+    const { checks, results } = pending.shift()!;
+    const ok = await results;
+    if (ok.length !== checks.length) {
       throw new MlsError('invalid_argument', 'signature verifier returned a wrong result count');
     }
-    batch.forEach((c, i) => {
-      if (results[i] !== true) {
-        throw new MlsError('invalid_signature', `leaf ${c.leafIndex}: LeafNode signature`);
+    for (let i = 0; i < checks.length; i++) {
+      if (ok[i] !== true) {
+        throw new MlsError('invalid_signature', `leaf ${checks[i]!.leafIndex}: LeafNode signature`);
       }
-    });
-    batch = [];
+    }
   };
   const leaves: [LeafNode, LeafIndex][] = [];
   tree.forEachMember((leaf, leafIndex) => leaves.push([leaf, leafIndex]));
-  for (const [leaf, leafIndex] of leaves) {
-    checkLeafNodeCapabilities(leaf);
-    if (leaf.leafNodeSource === LeafNodeSource.keyPackage && ctx.lifetime !== undefined) {
-      checkLifetime(leaf.lifetime, ctx.lifetime);
+  try {
+    let batch: LeafSignatureCheck[] = [];
+    const submit = async (): Promise<void> => {
+      pending.push({ checks: batch, results: verifyBatch(batch) });
+      batch = [];
+      if (pending.length >= BATCHES_IN_FLIGHT) await settleOldest();
+    };
+    for (const [leaf, leafIndex] of leaves) {
+      let check: LeafSignatureCheck;
+      try {
+        check = leafSignatureCheck(leaf, leafIndex, ctx, label);
+      } catch (e) {
+        // A signature of an earlier leaf that fails is the first error, as in the sync walk.
+        if (batch.length > 0) await submit();
+        while (pending.length > 0) await settleOldest();
+        throw e;
+      }
+      batch.push(check);
+      if (batch.length === SIGNATURE_BATCH) await submit();
     }
-    const tbs =
-      leaf.leafNodeSource === LeafNodeSource.keyPackage
-        ? encodeLeafNodeTbs(leaf)
-        : encodeLeafNodeTbs(leaf, { groupId: ctx.groupId, leafIndex });
-    batch.push({
-      leafIndex,
-      publicKey: leaf.signatureKey,
-      message: encode(signContentCodec, { label, content: tbs }),
-      signature: leaf.signature,
-    });
-    if (batch.length === SIGNATURE_BATCH) await flush();
+    if (batch.length > 0) await submit();
+    while (pending.length > 0) await settleOldest();
+  } finally {
+    // Batches still out when an error is thrown: their outcome no longer matters.
+    for (const p of pending) p.results.catch(() => undefined);
   }
-  if (batch.length > 0) await flush();
 }
 
 /** Every rule of §12.4.3.1 except the per-leaf checks of `verifyLeafNode`. */
