@@ -9,7 +9,7 @@
  * rule broken. Frank rejects it with that rule's code; his KeyPackage keys are untouched, and the
  * honest Welcome of the same commit still makes him a member who agrees with everyone.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { encode, optional, vector } from '../../src-core/codec/index.js';
 import type {
   CreatedCommit,
@@ -17,7 +17,9 @@ import type {
   GroupState,
   KeyPackageBundle,
 } from '../../src-core/mls/group/index.js';
-import { joinFromWelcome } from '../../src-core/mls/group/index.js';
+import { createBatchVerifier } from '../../src-core/crypto/batchVerify.js';
+import { MlsError } from '../../src-core/mls/errors.js';
+import { joinFromWelcome, joinFromWelcomeAsync } from '../../src-core/mls/group/index.js';
 import { CredentialType } from '../../src-core/mls/credential.js';
 import type { MlsErrorCode } from '../../src-core/mls/errors.js';
 import { ExtensionType } from '../../src-core/mls/extension.js';
@@ -472,5 +474,72 @@ describe('§12.4.3.1 join rules', () => {
     const s = joinFromWelcome({ welcome: welcome(f), keyPackages: [f.frank], config: f.w.config });
     expect(s.ownLeaf).toBe(FRANK);
     expect(s.tree.treeHash()).toEqual(f.groupContext.treeHash);
+  });
+});
+
+/**
+ * The async join (leaf signatures on worker threads) applies the same rules: each forged Welcome
+ * fails with the same code as in the sync join, and consumes nothing.
+ */
+describe('§12.4.3.1 join rules, joinFromWelcomeAsync', () => {
+  const workers = createBatchVerifier(ruleGroup().suite.signature, { workers: 2 });
+  const verifier = (checks: Parameters<typeof workers.verify>[0]) => workers.verify(checks);
+  afterAll(() => workers.close());
+
+  it('uses worker threads', () => {
+    expect(workers.workerCount).toBe(2);
+  });
+
+  it.each(rules.map((r) => [`§${r.section} ${r.rule} -> ${r.code}`, r] as const))(
+    '%s',
+    async (_title, rule) => {
+      const f = fixture(rule.group);
+      const bad = rule.forge(f);
+      const keys = [f.frank.initPrivateKey.slice(), f.frank.encryptionPrivateKey.slice()];
+      const options = {
+        welcome: bad,
+        keyPackages: [f.frank],
+        config: rule.joinConfig ?? f.w.config,
+      };
+      const error = await joinFromWelcomeAsync({ ...options, verifier }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(MlsError);
+      expect((error as MlsError).code).toBe(rule.code);
+      expect([f.frank.initPrivateKey, f.frank.encryptionPrivateKey]).toEqual(keys);
+      expectMlsError(() => joinFromWelcome(options), rule.code);
+    },
+  );
+
+  it('the honest Welcome gives the same state as the sync join', async () => {
+    const f = fixture();
+    const honest = welcome(f);
+    const copy = (): typeof f.frank => ({
+      ...f.frank,
+      initPrivateKey: f.frank.initPrivateKey.slice(),
+      encryptionPrivateKey: f.frank.encryptionPrivateKey.slice(),
+    });
+    const [forSync, forDefault] = [copy(), copy()];
+    const a = await joinFromWelcomeAsync({
+      welcome: honest,
+      keyPackages: [f.frank],
+      config: f.w.config,
+      verifier,
+    });
+    const b = joinFromWelcome({ welcome: honest, keyPackages: [forSync], config: f.w.config });
+    // Without a verifier a small tree is verified on the calling thread.
+    const c = await joinFromWelcomeAsync({
+      welcome: honest,
+      keyPackages: [forDefault],
+      config: f.w.config,
+    });
+    expect(a.ownLeaf).toBe(FRANK);
+    for (const other of [b, c]) {
+      expect(a.tree.treeHash()).toEqual(other.tree.treeHash());
+      expect(a.epochAuthenticator()).toEqual(other.epochAuthenticator());
+    }
+    // A successful join consumed the KeyPackage's keys, as the sync join does.
+    expect(f.frank.initPrivateKey.every((x) => x === 0)).toBe(true);
   });
 });
