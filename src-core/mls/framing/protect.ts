@@ -19,6 +19,7 @@ import {
 import { toPublicMessage } from './publicMessage.js';
 import type { EpochFramingState } from './rules.js';
 import { checkHeader, checkSenderContent, checkWireFormatContent } from './rules.js';
+import { freshReuseGuard } from './reuseGuard.js';
 import { REUSE_GUARD_LENGTH, encryptSenderData } from './senderData.js';
 import { SenderType, memberSender } from './sender.js';
 
@@ -167,7 +168,7 @@ function encryptPrivateMessage(
     throw new MlsError('invalid_sender', 'only members can send a PrivateMessage');
   }
   const leafIndex = content.sender.leafIndex;
-  const reuseGuard = options.reuseGuard ?? suite.randomBytes(REUSE_GUARD_LENGTH);
+  const reuseGuard = options.reuseGuard ?? freshReuseGuard();
   if (reuseGuard.length !== REUSE_GUARD_LENGTH) {
     throw new MlsError('invalid_argument', 'reuse guard must be 4 bytes');
   }
