@@ -10,8 +10,13 @@ export interface Codec<T> {
 
 /** Encodes one value to a fresh byte string. */
 export function encode<T>(codec: Codec<T>, value: T): Uint8Array {
-  const w = new Writer();
-  codec.encode(w, value);
+  const w = Writer.borrow();
+  try {
+    codec.encode(w, value);
+  } catch (e) {
+    w.discard();
+    throw e;
+  }
   return w.finish();
 }
 
