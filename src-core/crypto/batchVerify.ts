@@ -10,9 +10,9 @@
  * backend's Ed25519 check is cofactored, OpenSSL's is not) and worker_threads exists; otherwise
  * every check runs on the calling thread through `scheme.verify`.
  *
- * Work goes out in small chunks, at most two per worker at a time; the calling thread takes
- * chunks from the back of the queue between its own awaits and yields to the event loop after
- * each one, so workers are refilled as they finish. Idle workers are unref'd (a forgotten
+ * Work goes out in small chunks, each worker getting its fair share up front (see `dispatch`); the
+ * calling thread takes chunks from the back of the queue between its own awaits and yields to the
+ * event loop after each one, so workers are refilled as they finish. Idle workers are unref'd (a forgotten
  * verifier keeps no process alive); `close()` terminates them.
  */
 import type * as NodeOs from 'node:os';
@@ -258,10 +258,20 @@ class WorkerBatchVerifier implements BatchVerifier {
     this.dispatch();
   }
 
+  /**
+   * Sends each worker queued chunks up to its fair share of all outstanding work (the calling
+   * thread counting as one more), at least IN_FLIGHT_PER_WORKER. A caller that hands over a whole
+   * tree and then runs JavaScript for a while (building the tree) cannot refill the workers
+   * meanwhile, so they get their share up front; whoever finishes first takes what is still queued.
+   */
   private dispatch(): void {
     if (this.closed || this.plan === undefined) return;
-    for (const slot of this.workers()) {
-      while (!slot.dead && slot.inFlight.size < IN_FLIGHT_PER_WORKER && this.queue.length > 0) {
+    const slots = this.workers().filter((s) => !s.dead);
+    let outstanding = this.queue.length;
+    for (const slot of slots) outstanding += slot.inFlight.size;
+    const share = Math.max(IN_FLIGHT_PER_WORKER, Math.ceil(outstanding / (slots.length + 1)));
+    for (const slot of slots) {
+      while (!slot.dead && slot.inFlight.size < share && this.queue.length > 0) {
         this.send(slot, this.queue.shift()!, this.plan);
       }
     }

@@ -33,9 +33,14 @@ import { RatchetTree } from '../ratchetTree/ratchetTree.js';
 import { receivedTreeCodec } from '../ratchetTree/receivedTree.js';
 import type {
   SignatureBatchVerifier,
+  StartedLeafSignatures,
   TreeValidationContext,
 } from '../ratchetTree/treeValidation.js';
-import { validateRatchetTree, validateRatchetTreeAsync } from '../ratchetTree/treeValidation.js';
+import {
+  startLeafSignatures,
+  validateRatchetTree,
+  validateRatchetTreeAsync,
+} from '../ratchetTree/treeValidation.js';
 import { equalBytes } from '../ratchetTree/treeReader.js';
 import type { RatchetTreeNodes } from '../ratchetTreeExtension.js';
 import { PrivatePath } from '../treekem/privatePath.js';
@@ -203,27 +208,36 @@ interface ReceivedRatchetTree {
   readonly leafBytes: ((leafIndex: LeafIndex) => Uint8Array | undefined) | undefined;
 }
 
+/** The nodes of a GroupInfo's tree before it is built, with the leaves' bytes when received. */
+interface ReceivedNodes {
+  readonly nodes: RatchetTreeNodes;
+  readonly leafBytes: readonly (Uint8Array | undefined)[] | undefined;
+}
+
+function receivedNodesOf(gi: GroupInfo, outOfBand: RatchetTreeNodes | undefined): ReceivedNodes {
+  const ext = gi.extensions.find((e) => e.extensionType === ExtensionType.ratchetTree);
+  if (ext !== undefined) {
+    return decodeOr('ratchet_tree extension', () => decode(receivedTreeCodec, ext.extensionData));
+  }
+  if (outOfBand === undefined) {
+    throw new MlsError('missing_ratchet_tree', 'no ratchet_tree extension and no tree given');
+  }
+  return { nodes: outOfBand, leafBytes: undefined };
+}
+
 /** `treeOf`, with the leaves' bytes when the tree came in the extension (receivedTree.ts). */
 function receivedTreeOf(
   suite: CipherSuite,
   gi: GroupInfo,
   outOfBand: RatchetTreeNodes | undefined,
+  beforeBuild?: (received: ReceivedNodes, leafBytes: ReceivedRatchetTree['leafBytes']) => void,
 ): ReceivedRatchetTree {
-  const ext = gi.extensions.find((e) => e.extensionType === ExtensionType.ratchetTree);
-  if (ext !== undefined) {
-    const received = decodeOr('ratchet_tree extension', () =>
-      decode(receivedTreeCodec, ext.extensionData),
-    );
-    const bytes = received.leafBytes;
-    return {
-      tree: RatchetTree.fromNodes(suite, received.nodes, bytes),
-      leafBytes: (leafIndex) => bytes[2 * leafIndex],
-    };
-  }
-  if (outOfBand === undefined) {
-    throw new MlsError('missing_ratchet_tree', 'no ratchet_tree extension and no tree given');
-  }
-  return { tree: RatchetTree.fromNodes(suite, outOfBand), leafBytes: undefined };
+  const received = receivedNodesOf(gi, outOfBand);
+  const bytes = received.leafBytes;
+  const leafBytes =
+    bytes === undefined ? undefined : (leafIndex: LeafIndex) => bytes[2 * leafIndex];
+  beforeBuild?.(received, leafBytes);
+  return { tree: RatchetTree.fromNodes(suite, received.nodes, bytes), leafBytes };
 }
 
 /** §12.4.3.1 "Verify the integrity of the ratchet tree", plus keys and credentials. */
@@ -245,9 +259,17 @@ export async function validateTreeAsync(
   tree: RatchetTree,
   gc: GroupContext,
   verify: SignatureBatchVerifier,
-  leafBytes?: ReceivedRatchetTree['leafBytes'],
+  received: {
+    leafBytes?: ReceivedRatchetTree['leafBytes'];
+    started?: StartedLeafSignatures | undefined;
+  } = {},
 ): Promise<void> {
-  await validateRatchetTreeAsync(tree, treeValidationContext(config, gc, leafBytes), verify);
+  await validateRatchetTreeAsync(
+    tree,
+    treeValidationContext(config, gc, received.leafBytes),
+    verify,
+    received.started,
+  );
   checkTreeKeysAndCredentials(suite, config, tree, gc);
 }
 
@@ -378,8 +400,19 @@ interface JoinInProgress {
   readonly secretsToWipe: Uint8Array[];
 }
 
-/** §12.4.3.1 up to the tree's validation. Wipes the secrets it opened if it throws. */
-function startJoin(options: JoinOptions): JoinInProgress {
+/**
+ * §12.4.3.1 up to the tree's validation. Wipes the secrets it opened if it throws. `beforeBuild`
+ * sees the tree's nodes once decoded (the async join starts the signatures there).
+ */
+function startJoin(
+  options: JoinOptions,
+  beforeBuild?: (
+    received: ReceivedNodes,
+    leafBytes: ReceivedRatchetTree['leafBytes'],
+    gc: GroupContext,
+    suite: CipherSuite,
+  ) => void,
+): JoinInProgress {
   const config = resolveGroupConfig(options.config);
   const welcome = welcomeOf(options.welcome);
   const suite = suiteOf(welcome, options.suite);
@@ -395,7 +428,12 @@ function startJoin(options: JoinOptions): JoinInProgress {
     }
     checkDistinctExtensions(gi.extensions, 'GroupInfo');
     checkGroupContextExtensions(config, gc.groupId, gc.extensions);
-    const { tree, leafBytes } = receivedTreeOf(suite, gi, options.ratchetTree);
+    const { tree, leafBytes } = receivedTreeOf(
+      suite,
+      gi,
+      options.ratchetTree,
+      beforeBuild === undefined ? undefined : (r, b) => beforeBuild(r, b, gc, suite),
+    );
     const signer = gi.signer < tree.leafCount ? tree.leafNode(gi.signer) : undefined;
     if (signer === undefined) {
       throw new MlsError('invalid_signature', `GroupInfo signer ${gi.signer} is not a member`);
@@ -439,25 +477,45 @@ export const PARALLEL_JOIN_MIN_MEMBERS = 1024;
  * state changes when it fails.
  */
 export async function joinFromWelcomeAsync(options: AsyncJoinOptions): Promise<GroupState> {
-  const join = startJoin(options);
-  const gc = join.opened.groupInfo.groupContext;
   let own: BatchVerifier | undefined;
+  let verify = options.verifier;
+  let started: StartedLeafSignatures | undefined;
   try {
-    let verify = options.verifier;
-    if (verify === undefined && join.tree.memberCount >= PARALLEL_JOIN_MIN_MEMBERS) {
-      own = createBatchVerifier(join.suite.signature);
-      const v = own;
-      verify = (checks) => v.verify(checks);
+    const join = startJoin(options, (received, leafBytes, gc, suite) => {
+      if (verify === undefined) {
+        let members = 0;
+        for (let x = 0; x < received.nodes.length; x += 2) {
+          if (received.nodes[x] !== undefined) members++;
+        }
+        if (members < PARALLEL_JOIN_MIN_MEMBERS) return;
+        const v = createBatchVerifier(suite.signature);
+        own = v;
+        verify = (checks) => v.verify(checks);
+      }
+      started = startLeafSignatures(
+        received.nodes,
+        { groupId: gc.groupId, ...(leafBytes === undefined ? {} : { leafBytes }) },
+        verify,
+      );
+    });
+    const gc = join.opened.groupInfo.groupContext;
+    try {
+      if (verify === undefined)
+        validateTree(join.suite, join.config, join.tree, gc, join.leafBytes);
+      else {
+        await validateTreeAsync(join.suite, join.config, join.tree, gc, verify, {
+          leafBytes: join.leafBytes,
+          started,
+        });
+      }
+    } catch (e) {
+      for (const s of join.secretsToWipe) s.fill(0);
+      throw e;
     }
-    if (verify === undefined) validateTree(join.suite, join.config, join.tree, gc, join.leafBytes);
-    else await validateTreeAsync(join.suite, join.config, join.tree, gc, verify, join.leafBytes);
-  } catch (e) {
-    for (const s of join.secretsToWipe) s.fill(0);
-    throw e;
+    return finishJoin(options, join);
   } finally {
-    await own?.close();
+    await (own as BatchVerifier | undefined)?.close();
   }
-  return finishJoin(options, join);
 }
 
 /** The rest of §12.4.3.1 once the tree is valid: our leaf, path secrets, key schedule, state. */

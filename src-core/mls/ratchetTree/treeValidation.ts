@@ -18,6 +18,8 @@ import {
   checkLifetime,
   encodeLeafNodeTbs,
 } from '../leafNode.js';
+import type { RatchetTreeNodes } from '../ratchetTreeExtension.js';
+import { NodeType } from '../ratchetTreeExtension.js';
 import type { LeafIndex } from '../treeMath.js';
 import { directPath } from '../treeMath.js';
 import { keyString } from './keyIndex.js';
@@ -72,9 +74,26 @@ function leafSignatureCheck(
   ctx: TreeValidationContext,
   label: Uint8Array,
 ): LeafSignatureCheck {
+  checkLeafLocally(leaf, ctx);
+  return leafSignContent(leaf, leafIndex, ctx, label);
+}
+
+/** §7.3 for one leaf of the tree, short of its signature. */
+function checkLeafLocally(leaf: LeafNode, ctx: TreeValidationContext): void {
   checkLeafNodeCapabilities(leaf);
+  if (leaf.leafNodeSource === LeafNodeSource.keyPackage && ctx.lifetime !== undefined) {
+    checkLifetime(leaf.lifetime, ctx.lifetime);
+  }
+}
+
+/** The signature check of a leaf: SignContent("LeafNodeTBS", LeafNodeTBS) under its key. */
+function leafSignContent(
+  leaf: LeafNode,
+  leafIndex: LeafIndex,
+  ctx: Pick<TreeValidationContext, 'groupId' | 'leafBytes'>,
+  label: Uint8Array,
+): LeafSignatureCheck {
   const keyPackage = leaf.leafNodeSource === LeafNodeSource.keyPackage;
-  if (keyPackage && ctx.lifetime !== undefined) checkLifetime(leaf.lifetime, ctx.lifetime);
   const binding = keyPackage ? undefined : { groupId: ctx.groupId, leafIndex };
   const received = ctx.leafBytes?.(leafIndex);
   let message: Uint8Array;
@@ -141,8 +160,13 @@ export async function validateRatchetTreeAsync(
   tree: TreeReader,
   ctx: TreeValidationContext,
   verifyBatch: SignatureBatchVerifier,
+  started?: StartedLeafSignatures,
 ): Promise<void> {
   checkTreeStructure(tree, ctx);
+  if (started !== undefined) {
+    await checkStartedSignatures(tree, ctx, started);
+    return;
+  }
   const label = mlsLabel(LEAF_NODE_TBS_LABEL);
   const pending: PendingBatch[] = [];
   const settleOldest = async (): Promise<void> => {
@@ -184,6 +208,68 @@ export async function validateRatchetTreeAsync(
   } finally {
     // Batches still out when an error is thrown: their outcome no longer matters.
     for (const p of pending) p.results.catch(() => undefined);
+  }
+}
+
+/** Leaf signatures handed to a verifier before their tree is built (`startLeafSignatures`). */
+export interface StartedLeafSignatures {
+  readonly checks: readonly LeafSignatureCheck[];
+  readonly results: Promise<readonly boolean[]>;
+}
+
+/**
+ * Hands every leaf signature of a received tree (`nodes` in extension order) to `verifyBatch` at
+ * once, so that other cores verify while this one builds and checks the tree. Nothing is decided
+ * here: `validateRatchetTreeAsync` applies every rule in the usual order and takes each leaf's
+ * result where the synchronous walk would verify it.
+ */
+export function startLeafSignatures(
+  nodes: RatchetTreeNodes,
+  ctx: Pick<TreeValidationContext, 'groupId' | 'leafBytes'>,
+  verifyBatch: SignatureBatchVerifier,
+): StartedLeafSignatures {
+  const label = mlsLabel(LEAF_NODE_TBS_LABEL);
+  const checks: LeafSignatureCheck[] = [];
+  for (let x = 0; x < nodes.length; x += 2) {
+    const n = nodes[x];
+    if (n?.nodeType === NodeType.leaf) checks.push(leafSignContent(n.leafNode, x / 2, ctx, label));
+  }
+  const results = verifyBatch(checks);
+  // Rejections are seen where the results are awaited; a join abandoned earlier ignores them.
+  results.catch(() => undefined);
+  return { checks, results };
+}
+
+async function checkStartedSignatures(
+  tree: TreeReader,
+  ctx: TreeValidationContext,
+  started: StartedLeafSignatures,
+): Promise<void> {
+  const leaves: [LeafNode, LeafIndex][] = [];
+  tree.forEachMember((leaf, leafIndex) => leaves.push([leaf, leafIndex]));
+  const { checks } = started;
+  if (checks.length !== leaves.length) {
+    throw new MlsError('invalid_argument', 'started signatures are not those of this tree');
+  }
+  let ok: readonly boolean[] | undefined;
+  for (let i = 0; i < leaves.length; i++) {
+    const [leaf, leafIndex] = leaves[i]!;
+    checkLeafLocally(leaf, ctx);
+    const c = checks[i]!;
+    if (
+      c.leafIndex !== leafIndex ||
+      c.publicKey !== leaf.signatureKey ||
+      c.signature !== leaf.signature
+    ) {
+      throw new MlsError('invalid_argument', 'started signatures are not those of this tree');
+    }
+    ok ??= await started.results;
+    if (ok.length !== checks.length) {
+      throw new MlsError('invalid_argument', 'signature verifier returned a wrong result count');
+    }
+    if (ok[i] !== true) {
+      throw new MlsError('invalid_signature', `leaf ${leafIndex}: LeafNode signature`);
+    }
   }
 }
 
