@@ -106,6 +106,7 @@ export function carriedParentHash(tree: TreeReader, x: NodeIndex): Uint8Array | 
  * is the parent hash of P with copath child `s`.
  */
 function validVia(tree: TreeReader, parent: ParentNode, c: NodeIndex, s: NodeIndex): boolean {
+  if (parent.unmergedLeaves.length === 0) return validViaNoUnmerged(tree, parent, c, s);
   const unmergedUnderC = leavesUnder(parent.unmergedLeaves, c);
   if (tree.resolutionSize(c) !== unmergedUnderC.length + 1) return false;
   const unmergedNodes = new Set(unmergedUnderC.map((u) => 2 * u));
@@ -121,6 +122,29 @@ function validVia(tree: TreeReader, parent: ParentNode, c: NodeIndex, s: NodeInd
   if (carried === undefined) return false;
   const sibling = treeHashWithout(tree, s, leavesUnder(parent.unmergedLeaves, s));
   return equalBytes(carried, parentHash(tree.suite, parent, sibling));
+}
+
+/**
+ * `validVia` for a parent without unmerged leaves (the common case): the resolution of c is one
+ * node D, found by descending through blank parents to the one side that holds anything, and the
+ * sibling's tree hash is the cached one. Same answer, without building lists and sets per node.
+ */
+function validViaNoUnmerged(
+  tree: TreeReader,
+  parent: ParentNode,
+  c: NodeIndex,
+  s: NodeIndex,
+): boolean {
+  if (tree.resolutionSize(c) !== 1) return false;
+  let d = c;
+  while (tree.node(d) === undefined) {
+    // A blank leaf has an empty resolution, so d is a blank parent here.
+    const half = 2 ** (level(d) - 1);
+    d = tree.resolutionSize(d - half) === 1 ? d - half : d + half;
+  }
+  const carried = carriedParentHash(tree, d);
+  if (carried === undefined) return false;
+  return equalBytes(carried, parentHash(tree.suite, parent, tree.nodeTreeHash(s)));
 }
 
 /**
