@@ -151,7 +151,37 @@ export function ecPublicKey(
 const PUBLIC_CACHE_SIZE = 1024;
 const publicCache = new Map<string, KeyObject>();
 
+/**
+ * In front of the LRU, the KeyObject last found for a given array: the MLS layer passes the same
+ * leaf's key array for every message from that sender, and comparing 32-64 bytes is cheaper than
+ * building the LRU's string key (~3 µs per verification). Public keys are not secret, so the entry
+ * holds a copy to check that the array was not overwritten since. The KeyObject is held weakly:
+ * the LRU alone bounds how many stay alive, however many key arrays a large group has.
+ */
+interface PublicEntry {
+  readonly kind: string;
+  readonly bytes: Uint8Array;
+  readonly key: WeakRef<KeyObject>;
+}
+
+const publicByArray = new WeakMap<Uint8Array, PublicEntry>();
+
 export function cachedPublicKey(
+  kind: string,
+  publicKey: Uint8Array,
+  load: (publicKey: Uint8Array) => KeyObject,
+): KeyObject {
+  const hit = publicByArray.get(publicKey);
+  if (hit !== undefined && hit.kind === kind && equalBytes(hit.bytes, publicKey)) {
+    const key = hit.key.deref();
+    if (key !== undefined) return key;
+  }
+  const key = lruPublicKey(kind, publicKey, load);
+  publicByArray.set(publicKey, { kind, bytes: publicKey.slice(), key: new WeakRef(key) });
+  return key;
+}
+
+function lruPublicKey(
   kind: string,
   publicKey: Uint8Array,
   load: (publicKey: Uint8Array) => KeyObject,
