@@ -70,6 +70,17 @@ export class KeyIndex {
     if (add(this.signature, keyString(key), leaf)) this.count++;
   }
 
+  /**
+   * Whether some key is recorded at more than one position (in one version or across versions).
+   * When not, no version using this index holds a key twice: every key a version holds is here.
+   */
+  hasRepeats(): boolean {
+    for (const map of [this.encryption, this.signature]) {
+      for (const positions of map.values()) if (typeof positions !== 'number') return true;
+    }
+    return false;
+  }
+
   /** Node indices that held `key` in some version; each must be checked against the version. */
   encryptionKeyCandidates(key: Uint8Array): readonly number[] {
     return positions(this.encryption, keyString(key));

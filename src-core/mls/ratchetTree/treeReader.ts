@@ -187,6 +187,14 @@ export abstract class TreeReader {
     return undefined;
   }
 
+  /**
+   * False when no key can be held twice in this version (no key of the shared index has two
+   * positions); true means there may be a repeat, to be confirmed by a walk of the nodes.
+   */
+  mayRepeatKeys(): boolean {
+    return this.keyIndex.hasRepeats();
+  }
+
   /** Calls `f` for every non-blank leaf, in index order. */
   forEachMember(f: (leaf: LeafNode, index: LeafIndex) => void): void {
     this.forEachEntry(0, this.nodeCount, (e, x) => {

@@ -336,6 +336,9 @@ function sortedIncludes(xs: readonly number[], v: number): boolean {
  * §12.4.3.1, §16.8).
  */
 export function checkKeysUnique(tree: TreeReader): void {
+  // The tree's key index already holds every key once per position: without a repeat there,
+  // there is nothing to find. With one, the walk below names the first repeat in node order.
+  if (!tree.mayRepeatKeys()) return;
   const encryption = new Map<string, number>();
   const signature = new Map<string, number>();
   const seeEncryption = (key: Uint8Array, x: number): void => {
