@@ -21,8 +21,10 @@ export type { CommitOptions, CreatedCommit, LeafNodeChanges } from './createComm
 export { processCommit } from './processCommit.js';
 export { StagedCommit } from './stagedCommit.js';
 export type { MergeOptions } from './stagedCommit.js';
-export { joinFromWelcome, joinFromWelcomeAsync, PARALLEL_JOIN_MIN_MEMBERS } from './join.js';
-export type { AsyncJoinOptions, JoinOptions } from './join.js';
+export { joinFromWelcome } from './join.js';
+export type { JoinOptions } from './join.js';
+export { joinFromWelcomeAsync, PARALLEL_JOIN_MIN_MEMBERS } from './joinAsync.js';
+export type { AsyncJoinOptions } from './joinAsync.js';
 export {
   leaveGroup,
   processMessage,

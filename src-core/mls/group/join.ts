@@ -9,8 +9,6 @@
  * used again. A failed join deletes nothing: the Welcome may have been forged.
  */
 import { decode, encode } from '../../codec/index.js';
-import type { BatchVerifier } from '../../crypto/batchVerify.js';
-import { createBatchVerifier } from '../../crypto/batchVerify.js';
 import { CryptoError, cipherSuite, isCipherSuiteId } from '../../crypto/index.js';
 import type { CipherSuite } from '../../crypto/types.js';
 import { MlsError } from '../errors.js';
@@ -31,16 +29,8 @@ import type { PreSharedKeyID, ResumptionPreSharedKeyID } from '../psk.js';
 import { PSKType, ResumptionPSKUsage, checkPskNonce, computePskSecret } from '../psk.js';
 import { RatchetTree } from '../ratchetTree/ratchetTree.js';
 import { receivedTreeCodec } from '../ratchetTree/receivedTree.js';
-import type {
-  SignatureBatchVerifier,
-  StartedLeafSignatures,
-  TreeValidationContext,
-} from '../ratchetTree/treeValidation.js';
-import {
-  startLeafSignatures,
-  validateRatchetTree,
-  validateRatchetTreeAsync,
-} from '../ratchetTree/treeValidation.js';
+import type { TreeValidationContext } from '../ratchetTree/treeValidation.js';
+import { validateRatchetTree } from '../ratchetTree/treeValidation.js';
 import { equalBytes } from '../ratchetTree/treeReader.js';
 import type { RatchetTreeNodes } from '../ratchetTreeExtension.js';
 import { PrivatePath } from '../treekem/privatePath.js';
@@ -202,14 +192,14 @@ export function treeOf(
   return receivedTreeOf(suite, gi, outOfBand).tree;
 }
 
-interface ReceivedRatchetTree {
+export interface ReceivedRatchetTree {
   readonly tree: RatchetTree;
   /** The leaves' encodings as received in the extension, by leaf index (views: join-long use). */
   readonly leafBytes: ((leafIndex: LeafIndex) => Uint8Array | undefined) | undefined;
 }
 
 /** The nodes of a GroupInfo's tree before it is built, with the leaves' bytes when received. */
-interface ReceivedNodes {
+export interface ReceivedNodes {
   readonly nodes: RatchetTreeNodes;
   readonly leafBytes: readonly (Uint8Array | undefined)[] | undefined;
 }
@@ -252,28 +242,7 @@ export function validateTree(
   checkTreeKeysAndCredentials(suite, config, tree, gc);
 }
 
-/** `validateTree` with the leaf signatures verified by `verify`. */
-export async function validateTreeAsync(
-  suite: CipherSuite,
-  config: ResolvedGroupConfig,
-  tree: RatchetTree,
-  gc: GroupContext,
-  verify: SignatureBatchVerifier,
-  received: {
-    leafBytes?: ReceivedRatchetTree['leafBytes'];
-    started?: StartedLeafSignatures | undefined;
-  } = {},
-): Promise<void> {
-  await validateRatchetTreeAsync(
-    tree,
-    treeValidationContext(config, gc, received.leafBytes),
-    verify,
-    received.started,
-  );
-  checkTreeKeysAndCredentials(suite, config, tree, gc);
-}
-
-function treeValidationContext(
+export function treeValidationContext(
   config: ResolvedGroupConfig,
   gc: GroupContext,
   leafBytes: ReceivedRatchetTree['leafBytes'],
@@ -288,7 +257,7 @@ function treeValidationContext(
 }
 
 /** The members' HPKE keys and credentials (the AS), after the tree's own rules. */
-function checkTreeKeysAndCredentials(
+export function checkTreeKeysAndCredentials(
   suite: CipherSuite,
   config: ResolvedGroupConfig,
   tree: RatchetTree,
@@ -390,7 +359,7 @@ export function openWelcome<B extends WelcomeKey>(
 }
 
 /** A join whose GroupInfo is verified and whose tree is built, but not yet validated. */
-interface JoinInProgress {
+export interface JoinInProgress {
   readonly config: ResolvedGroupConfig;
   readonly suite: CipherSuite;
   readonly opened: OpenedWelcome<KeyPackageBundle>;
@@ -404,7 +373,7 @@ interface JoinInProgress {
  * §12.4.3.1 up to the tree's validation. Wipes the secrets it opened if it throws. `beforeBuild`
  * sees the tree's nodes once decoded (the async join starts the signatures there).
  */
-function startJoin(
+export function startJoin(
   options: JoinOptions,
   beforeBuild?: (
     received: ReceivedNodes,
@@ -459,67 +428,8 @@ export function joinFromWelcome(options: JoinOptions): GroupState {
   return finishJoin(options, join);
 }
 
-export interface AsyncJoinOptions extends JoinOptions {
-  /**
-   * Verifies the tree's leaf signatures in batches (e.g. on worker threads). By default a large
-   * tree (from PARALLEL_JOIN_MIN_MEMBERS members) gets a worker-thread verifier for this join
-   * (src-core/crypto/batchVerify.ts), closed when the join ends; a smaller one is verified here.
-   */
-  readonly verifier?: SignatureBatchVerifier;
-}
-
-/** From this many members a join spawns workers by default: below, starting them costs more. */
-export const PARALLEL_JOIN_MIN_MEMBERS = 1024;
-
-/**
- * `joinFromWelcome` with the leaf signatures, a join's dominant cost, verified by a batch verifier
- * that may use other cores. The same checks in the same order, the same errors, and likewise no
- * state changes when it fails.
- */
-export async function joinFromWelcomeAsync(options: AsyncJoinOptions): Promise<GroupState> {
-  let own: BatchVerifier | undefined;
-  let verify = options.verifier;
-  let started: StartedLeafSignatures | undefined;
-  try {
-    const join = startJoin(options, (received, leafBytes, gc, suite) => {
-      if (verify === undefined) {
-        let members = 0;
-        for (let x = 0; x < received.nodes.length; x += 2) {
-          if (received.nodes[x] !== undefined) members++;
-        }
-        if (members < PARALLEL_JOIN_MIN_MEMBERS) return;
-        const v = createBatchVerifier(suite.signature);
-        own = v;
-        verify = (checks) => v.verify(checks);
-      }
-      started = startLeafSignatures(
-        received.nodes,
-        { groupId: gc.groupId, ...(leafBytes === undefined ? {} : { leafBytes }) },
-        verify,
-      );
-    });
-    const gc = join.opened.groupInfo.groupContext;
-    try {
-      if (verify === undefined)
-        validateTree(join.suite, join.config, join.tree, gc, join.leafBytes);
-      else {
-        await validateTreeAsync(join.suite, join.config, join.tree, gc, verify, {
-          leafBytes: join.leafBytes,
-          started,
-        });
-      }
-    } catch (e) {
-      for (const s of join.secretsToWipe) s.fill(0);
-      throw e;
-    }
-    return finishJoin(options, join);
-  } finally {
-    await (own as BatchVerifier | undefined)?.close();
-  }
-}
-
 /** The rest of §12.4.3.1 once the tree is valid: our leaf, path secrets, key schedule, state. */
-function finishJoin(options: JoinOptions, join: JoinInProgress): GroupState {
+export function finishJoin(options: JoinOptions, join: JoinInProgress): GroupState {
   const { config, suite, opened, tree, secretsToWipe } = join;
   const { bundle, groupSecrets, pskSecret, resumption } = opened;
   const gi = opened.groupInfo;
