@@ -156,7 +156,9 @@ const publicCache = new Map<string, KeyObject>();
  * leaf's key array for every message from that sender, and comparing 32-64 bytes is cheaper than
  * building the LRU's string key (~3 µs per verification). Public keys are not secret, so the entry
  * holds a copy to check that the array was not overwritten since. The KeyObject is held weakly:
- * the LRU alone bounds how many stay alive, however many key arrays a large group has.
+ * the LRU alone bounds how many stay alive, however many key arrays a large group has. An entry is
+ * made only for a key seen before (an LRU hit): a join verifies each of 50,000 leaves once, and an
+ * entry per leaf would add ~20 MB to the group state for nothing.
  */
 interface PublicEntry {
   readonly kind: string;
@@ -176,8 +178,10 @@ export function cachedPublicKey(
     const key = hit.key.deref();
     if (key !== undefined) return key;
   }
-  const key = lruPublicKey(kind, publicKey, load);
-  publicByArray.set(publicKey, { kind, bytes: publicKey.slice(), key: new WeakRef(key) });
+  const { key, seenBefore } = lruPublicKey(kind, publicKey, load);
+  if (seenBefore) {
+    publicByArray.set(publicKey, { kind, bytes: publicKey.slice(), key: new WeakRef(key) });
+  }
   return key;
 }
 
@@ -185,9 +189,10 @@ function lruPublicKey(
   kind: string,
   publicKey: Uint8Array,
   load: (publicKey: Uint8Array) => KeyObject,
-): KeyObject {
+): { key: KeyObject; seenBefore: boolean } {
   const id = `${kind}:${b64u(publicKey)}`;
   let key = publicCache.get(id);
+  const seenBefore = key !== undefined;
   if (key !== undefined) {
     publicCache.delete(id);
   } else {
@@ -198,7 +203,7 @@ function lruPublicKey(
     }
   }
   publicCache.set(id, key);
-  return key;
+  return { key, seenBefore };
 }
 
 interface PrivateEntry {
