@@ -15,9 +15,21 @@
 import type { CipherSuite } from '../crypto/types.js';
 import { MlsError } from './errors.js';
 import type { LeafIndex, NodeIndex } from './treeMath.js';
+import type {
+  LeafRatchetState,
+  RatchetState,
+  SecretTreeChanges,
+  SecretTreeContents,
+} from './secretTreeState.js';
 import { isValidLeafCount, leafToNode, left, parent, right, root } from './treeMath.js';
 
 export type RatchetKind = 'handshake' | 'application';
+export type {
+  LeafRatchetState,
+  RatchetState,
+  SecretTreeChanges,
+  SecretTreeContents,
+} from './secretTreeState.js';
 
 export interface SecretTreeOptions {
   /** How many generations ahead of the next expected one a received generation may be. */
@@ -59,31 +71,6 @@ interface Ratchet {
 interface LeafRatchets {
   readonly handshake: Ratchet;
   readonly application: Ratchet;
-}
-
-/** One ratchet as storage sees it: views of the tree's own buffers, to encode at once. */
-export interface RatchetState {
-  readonly next: number;
-  readonly secret: Uint8Array;
-  /** Keys kept for skipped generations, ascending by generation. */
-  readonly skipped: readonly (readonly [number, KeyNonce])[];
-}
-
-export interface LeafRatchetState {
-  readonly handshake: RatchetState;
-  readonly application: RatchetState;
-}
-
-/** What a secret tree holds: the stored node secrets and the ratchets of the leaves in use. */
-export interface SecretTreeContents {
-  readonly nodes: readonly (readonly [NodeIndex, Uint8Array])[];
-  readonly leaves: readonly (readonly [LeafIndex, LeafRatchetState])[];
-}
-
-/** Slots changed since the last `takeChanges()`: node secrets stored or deleted, leaves moved. */
-export interface SecretTreeChanges {
-  readonly nodes: readonly NodeIndex[];
-  readonly leaves: readonly LeafIndex[];
 }
 
 /** A lookup computed without touching state; `commit` applies it. */
