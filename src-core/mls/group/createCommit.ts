@@ -45,7 +45,7 @@ import { selectProposals } from './proposals/select.js';
 import type { ListEntry } from './proposals/validate.js';
 import { checkProposal, validateProposalList } from './proposals/validate.js';
 import { resolvePsks } from './psks.js';
-import { StagedCommit } from './stagedCommit.js';
+import { StagedCommit, commitOutcome } from './stagedCommit.js';
 import { createWelcome } from './welcome.js';
 
 /** Changes to our own leaf, carried by the commit's UpdatePath. */
@@ -349,14 +349,8 @@ export function createCommit(state: GroupState, options: CommitOptions = {}): Cr
       confirmationTag,
       epochSecrets: keys.epoch,
       receiver,
-      added: applied.added,
-      removed: applied.removed,
-      updated: applied.updated,
-      psks: applied.psks,
-      custom: applied.custom,
-      reInit: applied.reInit,
+      ...commitOutcome(applied, list),
       hasPath: path !== undefined,
-      committedRefs: new Set(list.flatMap((e) => (e.cached === undefined ? [] : [e.cached]))),
     });
     return { commit: message, welcome, groupInfo, staged };
   } catch (e) {

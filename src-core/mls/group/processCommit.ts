@@ -43,7 +43,7 @@ import type { Committer, ListEntry } from './proposals/validate.js';
 import { checkProposal, validateProposalList } from './proposals/validate.js';
 import { resolvePsks } from './psks.js';
 import { checkHandshakeWireFormat, signatureKeyLookup } from './senders.js';
-import { StagedCommit } from './stagedCommit.js';
+import { StagedCommit, commitOutcome } from './stagedCommit.js';
 
 /**
  * Processes a commit of the current epoch sent by another member (or by a new member joining
@@ -287,14 +287,8 @@ function stageCommit(state: GroupState, ac: AuthenticatedContent): StagedCommit 
       confirmationTag,
       epochSecrets: next?.keys.epoch,
       receiver,
-      added: applied.added,
-      removed: applied.removed,
-      updated: applied.updated,
-      psks: applied.psks,
-      custom: applied.custom,
-      reInit: applied.reInit,
+      ...commitOutcome(applied, list),
       hasPath: path !== undefined,
-      committedRefs: new Set(list.flatMap((e) => (e.cached === undefined ? [] : [e.cached]))),
     });
   } catch (e) {
     wipeNewEpoch(next?.keys);

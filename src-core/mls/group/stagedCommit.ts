@@ -20,7 +20,8 @@ import { keptResumptionPsks } from './epochTransition.js';
 import type { GroupState, GroupStatus } from './groupState.js';
 import { GroupState as GroupStateClass } from './groupState.js';
 import type { CachedProposal } from './proposals/cache.js';
-import type { AddedMember, UpdatedMember } from './proposals/apply.js';
+import type { AddedMember, AppliedProposals, UpdatedMember } from './proposals/apply.js';
+import type { ListEntry } from './proposals/validate.js';
 
 /** What a staged commit is made of; the staged commit owns the new secrets and keys. */
 export interface StagedCommitParts {
@@ -46,6 +47,27 @@ export interface StagedCommitParts {
   readonly hasPath: boolean;
   /** The proposals (by reference) the commit covered. */
   readonly committedRefs: ReadonlySet<CachedProposal>;
+}
+
+/** What a commit's proposal list did, as the staged commit reports it: the same on both sides. */
+export type CommitOutcome = Pick<
+  StagedCommitParts,
+  'added' | 'removed' | 'updated' | 'psks' | 'custom' | 'reInit' | 'committedRefs'
+>;
+
+export function commitOutcome(
+  applied: AppliedProposals,
+  list: readonly ListEntry[],
+): CommitOutcome {
+  return {
+    added: applied.added,
+    removed: applied.removed,
+    updated: applied.updated,
+    psks: applied.psks,
+    custom: applied.custom,
+    reInit: applied.reInit,
+    committedRefs: new Set(list.flatMap((e) => (e.cached === undefined ? [] : [e.cached]))),
+  };
 }
 
 export interface MergeOptions {

@@ -74,7 +74,7 @@ export function treeHashWithout(
 }
 
 /** The first position in sorted `xs` whose value is >= v. */
-function lowerBound(xs: readonly number[], v: number): number {
+export function lowerBound(xs: readonly number[], v: number): number {
   let lo = 0;
   let hi = xs.length;
   while (lo < hi) {

@@ -24,7 +24,7 @@ import type { LeafIndex } from '../treeMath.js';
 import { directPath } from '../treeMath.js';
 import { keyString } from './keyIndex.js';
 import { checkRequiredCapabilities, requiredCapabilitiesOf } from './leafValidation.js';
-import { verifyParentHashes } from './parentHash.js';
+import { lowerBound, verifyParentHashes } from './parentHash.js';
 import type { TreeReader } from './treeReader.js';
 import { equalBytes, leafSpan } from './treeReader.js';
 
@@ -321,14 +321,7 @@ export function checkUnmergedLeaves(tree: TreeReader): void {
 }
 
 function sortedIncludes(xs: readonly number[], v: number): boolean {
-  let lo = 0;
-  let hi = xs.length;
-  while (lo < hi) {
-    const m = (lo + hi) >>> 1;
-    if (xs[m]! < v) lo = m + 1;
-    else hi = m;
-  }
-  return xs[lo] === v;
+  return xs[lowerBound(xs, v)] === v;
 }
 
 /**
