@@ -1,0 +1,9 @@
+// src-core/identity: user keys, device certificates, leaf certificates, the Parley credential
+// inside MLS BasicCredentials, identity records, credential validation and device linking.
+// Each part adds its exports below (one block per file).
+export { IdentityError } from './errors.js';
+export type { IdentityErrorCode } from './errors.js';
+export * from './keys.js';
+export * from './format.js';
+export * from './deviceCertificate.js';
+export * from './identityRecord.js';
