@@ -31,8 +31,48 @@ export type DeliveryErrorCode =
   /** The session was stopped, or we are no longer a member. */
   | 'inactive'
   /** A fork point older than the kept window: only an external-commit rejoin can recover. */
-  | 'rejoin_needed';
+  | 'rejoin_needed'
+  // Store and forward (ciphertextLog, syncProtocol).
+  /** A page or a stored entry that does not parse, or a cursor that does not advance. */
+  | 'sync_malformed'
+  | 'sync_unsupported_version'
+  /** A page, head or item for another group than the one asked about. */
+  | 'sync_wrong_group'
+  | 'sync_page_too_large'
+  /** A message id that is not the SHA-256 of its bytes. */
+  | 'sync_bad_message_id'
+  /** Items that go back in epoch order, or follow the commit that closed their epoch. */
+  | 'sync_out_of_order'
+  /** An item whose MLS header disagrees with what the item claims (epoch, content type). */
+  | 'sync_bad_message'
+  | 'sync_incomplete'
+  /** The peer does not let us read that group (or hold that mailbox). */
+  | 'not_member'
+  // Requests between peers (libp2pPorts and every request protocol).
+  /** The peer answered with a refusal; the message names its code. */
+  | 'peer_refused'
+  | 'peer_unreachable'
+  | 'peer_timeout'
+  /** The peer broke the request framing (garbage, oversized or cut-off frames). */
+  | 'peer_misbehaved'
+  | 'request_too_large'
+  // Key-package directory.
+  | 'keypackage_invalid'
+  | 'keypackage_unavailable'
+  | 'keypackage_limit'
+  | 'spent_notice_invalid'
+  // Mailboxes.
+  | 'mailbox_full'
+  | 'mailbox_malformed'
+  | 'mailbox_challenge_invalid'
+  | 'mailbox_proof_invalid'
+  // Identity gossip.
+  | 'identity_record_invalid';
 
 export class DeliveryError extends ParleyError<DeliveryErrorCode> {
   readonly layer = 'delivery';
+}
+
+export function isDeliveryError(err: unknown, code?: DeliveryErrorCode): err is DeliveryError {
+  return err instanceof DeliveryError && (code === undefined || err.code === code);
 }
