@@ -19,6 +19,8 @@ export type IdentityErrorCode =
   | 'signature_key_reuse'
   | 'credential_type_unsupported'
   | 'cipher_suite_mismatch'
+  | 'wrong_group'
+  | 'device_changed'
   // Time
   | 'expired'
   | 'not_yet_valid'

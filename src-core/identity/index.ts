@@ -4,6 +4,9 @@
 export { IdentityError } from './errors.js';
 export type { IdentityErrorCode } from './errors.js';
 export * from './keys.js';
-export * from './format.js';
+export { IDENTITY_FORMAT_VERSION } from './format.js';
 export * from './deviceCertificate.js';
 export * from './identityRecord.js';
+export * from './leafCertificate.js';
+export * from './parleyCredential.js';
+export * from './credentialValidator.js';
