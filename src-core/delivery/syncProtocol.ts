@@ -1,0 +1,557 @@
+/**
+ * The sync protocol ('sync' request): a member that was offline asks a member peer for everything
+ * of a group after a cursor, page by page, and learns from "heads" whether it is behind.
+ *
+ * The requester trusts nothing in a page: the page must be for the group asked, within the size
+ * asked, in epoch order (a commit closes its epoch), every message id the SHA-256 of its bytes,
+ * every message an MLS Public/PrivateMessage whose clear header (group id, epoch, content type)
+ * says what the item claims. A page that breaks any rule is dropped whole with a typed error and
+ * the next peer is asked; nothing of it reaches the log. Whether a commit is the one the
+ * sequencer ordered is the session's check when it merges (the ordering record is opaque here).
+ */
+import type { Codec } from '../codec/index.js';
+import {
+  bool,
+  constant,
+  decode,
+  encode,
+  fixedBytes,
+  opaque,
+  optional,
+  struct,
+  uint32,
+  uint64,
+  uint8,
+  variant,
+  vector,
+} from '../codec/index.js';
+import { WireFormat } from '../mls/framing/framedContent.js';
+import { decodeMlsMessage } from '../mls/framing/mlsMessage.js';
+import type {
+  CiphertextLog,
+  EntryKind,
+  GroupHead,
+  LogCursor,
+  LogEntry,
+  LogGaps,
+  NewLogEntry,
+} from './ciphertextLog.js';
+import {
+  EntryKind as Kind,
+  entryKindCodec,
+  entryWireSize,
+  hexOf,
+  messageIdOf,
+} from './ciphertextLog.js';
+import { DeliveryError, isDeliveryError } from './errors.js';
+import type { DeliveryErrorCode } from './errors.js';
+import type { PeerIdString, RequestPort } from './ports.js';
+
+export const SYNC_PROTOCOL = 'sync';
+export const SYNC_VERSION = 1;
+/** Default and largest page a requester asks for (bytes of items, by `entryWireSize`). */
+export const DEFAULT_PAGE_BYTES = 256 * 1024;
+export const MAX_PAGE_BYTES = 1024 * 1024;
+/** A single item may exceed the page size (it then travels alone): up to a gossip message. */
+const SINGLE_ITEM_SLACK = 260 * 1024;
+/** Most groups one heads request may name. */
+export const MAX_HEADS_GROUPS = 1024;
+const MAX_GROUP_ID_BYTES = 256;
+
+const SyncType = { heads: 1, fetch: 2 } as const;
+type SyncType = (typeof SyncType)[keyof typeof SyncType];
+
+/**
+ * ```
+ * struct { uint64 epoch; uint64 from_seq; bool commit_done; } SyncCursor;
+ * ```
+ */
+const cursorCodec: Codec<LogCursor> = {
+  encode(w, v) {
+    uint64.encode(w, v.epoch);
+    uint64.encode(w, BigInt(v.fromSeq));
+    bool.encode(w, v.commitDone);
+  },
+  decode(r) {
+    const epoch = uint64.decode(r);
+    const fromSeq = uint64.decode(r);
+    if (fromSeq > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw new DeliveryError('sync_malformed', 'cursor seq out of range');
+    }
+    return { epoch, fromSeq: Number(fromSeq), commitDone: bool.decode(r) };
+  },
+};
+
+const groupIdCodec: Codec<Uint8Array> = {
+  encode: opaque.encode,
+  decode(r) {
+    const id = opaque.decode(r);
+    if (id.byteLength === 0 || id.byteLength > MAX_GROUP_ID_BYTES) {
+      throw new DeliveryError('sync_malformed', 'group id length');
+    }
+    return id;
+  },
+};
+
+/**
+ * ```
+ * struct {
+ *     opaque group_id<V>;
+ *     optional<uint64> ordered_epoch;
+ *     opaque record_hash[32];
+ *     uint64 highest_epoch;
+ * } SyncHead;
+ * ```
+ */
+const headCodec: Codec<GroupHead> = struct<GroupHead>({
+  groupId: groupIdCodec,
+  orderedEpoch: optional(uint64),
+  recordHash: fixedBytes(32),
+  highestEpoch: uint64,
+});
+
+/**
+ * ```
+ * struct {
+ *     uint8 version = 1;
+ *     SyncType type;                  // heads(1), fetch(2)
+ *     select (type) {
+ *         case heads: opaque group_ids<V><V>;
+ *         case fetch: opaque group_id<V>; SyncCursor cursor; uint32 max_bytes;
+ *     };
+ * } SyncRequest;
+ * ```
+ */
+export type SyncRequest =
+  | { readonly type: typeof SyncType.heads; readonly groupIds: Uint8Array[] }
+  | {
+      readonly type: typeof SyncType.fetch;
+      readonly groupId: Uint8Array;
+      readonly cursor: LogCursor;
+      readonly maxBytes: number;
+    };
+
+interface Versioned<T> {
+  readonly version: number;
+  readonly body: T;
+}
+
+function versioned<T>(inner: Codec<T>): Codec<Versioned<T>> {
+  return struct<Versioned<T>>({
+    version: constant(uint8, SYNC_VERSION, 'sync version'),
+    body: inner,
+  });
+}
+
+const syncRequestCodec = versioned<SyncRequest>(
+  variant<SyncType, SyncRequest, 'type'>('type', uint8 as Codec<SyncType>, {
+    [SyncType.heads]: struct({ groupIds: vector(groupIdCodec) }),
+    [SyncType.fetch]: struct({ groupId: groupIdCodec, cursor: cursorCodec, maxBytes: uint32 }),
+  }),
+);
+
+/**
+ * ```
+ * struct {
+ *     uint8 kind;                     // ContentType
+ *     uint64 epoch;
+ *     opaque message_id[32];          // SHA-256(message)
+ *     opaque message<V>;              // MLSMessage
+ *     optional<opaque> ordering_record<V>;
+ * } SyncItem;
+ * ```
+ */
+export interface SyncItem extends NewLogEntry {
+  readonly messageId: Uint8Array;
+}
+
+const itemCodec: Codec<SyncItem> = struct<SyncItem>({
+  kind: entryKindCodec,
+  epoch: uint64,
+  messageId: fixedBytes(32),
+  message: opaque,
+  orderingRecord: optional(opaque),
+});
+
+/**
+ * ```
+ * struct {
+ *     uint8 version = 1;
+ *     SyncType type;
+ *     select (type) {
+ *         case heads: SyncHead heads<V>;
+ *         case fetch:
+ *             opaque group_id<V>;
+ *             SyncItem items<V>;
+ *             optional<SyncCursor> next;     // absent: nothing further
+ *             optional<uint64> floor_epoch;  // the lowest epoch the peer still holds
+ *             optional<SyncHead> head;       // the peer's head of the group
+ *     };
+ * } SyncResponse;
+ * ```
+ */
+export type SyncResponse =
+  | { readonly type: typeof SyncType.heads; readonly heads: GroupHead[] }
+  | {
+      readonly type: typeof SyncType.fetch;
+      readonly groupId: Uint8Array;
+      readonly items: SyncItem[];
+      readonly next: LogCursor | undefined;
+      readonly floorEpoch: bigint | undefined;
+      readonly head: GroupHead | undefined;
+    };
+
+const syncResponseCodec = versioned<SyncResponse>(
+  variant<SyncType, SyncResponse, 'type'>('type', uint8 as Codec<SyncType>, {
+    [SyncType.heads]: struct({ heads: vector(headCodec) }),
+    [SyncType.fetch]: struct({
+      groupId: groupIdCodec,
+      items: vector(itemCodec),
+      next: optional(cursorCodec),
+      floorEpoch: optional(uint64),
+      head: optional(headCodec),
+    }),
+  }),
+);
+
+function decodeOr<T>(codec: Codec<Versioned<T>>, bytes: Uint8Array, what: string): T {
+  if (bytes.byteLength >= 1 && bytes[0] !== SYNC_VERSION) {
+    throw new DeliveryError('sync_unsupported_version', `${what} version ${bytes[0]}`);
+  }
+  try {
+    return decode(codec, bytes).body;
+  } catch (cause) {
+    throw new DeliveryError('sync_malformed', `${what} does not decode`, { cause });
+  }
+}
+
+export function encodeSyncRequest(r: SyncRequest): Uint8Array {
+  return encode(syncRequestCodec, { version: SYNC_VERSION, body: r });
+}
+export function encodeSyncResponse(r: SyncResponse): Uint8Array {
+  return encode(syncResponseCodec, { version: SYNC_VERSION, body: r });
+}
+export function decodeSyncRequest(b: Uint8Array): SyncRequest {
+  return decodeOr(syncRequestCodec, b, 'sync request');
+}
+export function decodeSyncResponse(b: Uint8Array): SyncResponse {
+  return decodeOr(syncResponseCodec, b, 'sync response');
+}
+
+// ---- Server --------------------------------------------------------------------------------------
+
+export interface SyncServerOptions {
+  readonly log: CiphertextLog;
+  readonly requests: RequestPort;
+  /**
+   * Whether `peer` may read `groupId`'s log (a member's device, as the identity layer and the
+   * group roster say). Refused groups are answered as 'not_member' (fetch) or left out (heads).
+   */
+  readonly authorize: (peer: PeerIdString, groupId: Uint8Array) => boolean | Promise<boolean>;
+  /** Largest page served, whatever is asked (default MAX_PAGE_BYTES). */
+  readonly maxPageBytes?: number;
+}
+
+/** Serves this member's log over 'sync'. `close()` stops serving. */
+export class SyncServer {
+  readonly #o: SyncServerOptions;
+  readonly #unregister: () => void;
+
+  constructor(options: SyncServerOptions) {
+    this.#o = options;
+    this.#unregister = options.requests.handle(SYNC_PROTOCOL, (body, from) =>
+      this.#answer(body, from),
+    );
+  }
+
+  close(): void {
+    this.#unregister();
+  }
+
+  async #answer(body: Uint8Array, from: PeerIdString): Promise<Uint8Array> {
+    const req = decodeSyncRequest(body);
+    const log = this.#o.log;
+    if (req.type === SyncType.heads) {
+      if (req.groupIds.length > MAX_HEADS_GROUPS) {
+        throw new DeliveryError('sync_malformed', 'too many groups in a heads request');
+      }
+      const heads: GroupHead[] = [];
+      for (const id of req.groupIds) {
+        const head = log.head(id);
+        if (head !== undefined && (await this.#o.authorize(from, id))) heads.push(head);
+      }
+      return encodeSyncResponse({ type: SyncType.heads, heads });
+    }
+    if (!(await this.#o.authorize(from, req.groupId))) {
+      throw new DeliveryError('not_member', 'this peer may not read the group');
+    }
+    const limit = Math.min(req.maxBytes, this.#o.maxPageBytes ?? MAX_PAGE_BYTES);
+    const page = log.readPage(req.groupId, req.cursor, Math.max(limit, 1));
+    return encodeSyncResponse({
+      type: SyncType.fetch,
+      groupId: req.groupId,
+      items: page.entries.map(toItem),
+      next: page.next,
+      floorEpoch: log.floorEpoch(req.groupId),
+      head: log.head(req.groupId),
+    });
+  }
+}
+
+function toItem(e: LogEntry): SyncItem {
+  return {
+    kind: e.kind,
+    epoch: e.epoch,
+    messageId: e.messageId,
+    message: e.message,
+    orderingRecord: e.orderingRecord,
+  };
+}
+
+// ---- Requester -----------------------------------------------------------------------------------
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const CONTENT_OF: Record<EntryKind, number> = {
+  [Kind.application]: 1,
+  [Kind.proposal]: 2,
+  [Kind.commit]: 3,
+};
+
+/** The MLS header must say what the item claims: group, epoch, content type. */
+function checkMlsHeader(item: SyncItem, groupId: Uint8Array): void {
+  let header: { groupId: Uint8Array; epoch: bigint; contentType: number };
+  try {
+    const m = decodeMlsMessage(item.message);
+    if (m.wireFormat === WireFormat.privateMessage) header = m.privateMessage;
+    else if (m.wireFormat === WireFormat.publicMessage) {
+      const c = m.publicMessage.content;
+      header = { groupId: c.groupId, epoch: c.epoch, contentType: c.contentType };
+    } else throw new DeliveryError('sync_bad_message', 'not a group message');
+  } catch (cause) {
+    if (isDeliveryError(cause)) throw cause;
+    throw new DeliveryError('sync_bad_message', 'an item is not an MLSMessage', { cause });
+  }
+  if (!bytesEqual(header.groupId, groupId)) {
+    throw new DeliveryError('sync_wrong_group', 'an item belongs to another group');
+  }
+  if (header.epoch !== item.epoch || header.contentType !== CONTENT_OF[item.kind]) {
+    throw new DeliveryError('sync_bad_message', 'an item is not what its header says');
+  }
+}
+
+/** Checks a whole page against the request; throws before anything is kept. */
+export function checkPage(
+  page: Extract<SyncResponse, { type: typeof SyncType.fetch }>,
+  groupId: Uint8Array,
+  cursor: LogCursor,
+  pageBytes: number,
+): void {
+  if (!bytesEqual(page.groupId, groupId)) {
+    throw new DeliveryError('sync_wrong_group', 'the page is for another group');
+  }
+  if (page.items.length > 1) {
+    const size = page.items.reduce((n, i) => n + entryWireSize(i), 0);
+    if (size > pageBytes) throw new DeliveryError('sync_page_too_large', `page of ${size} bytes`);
+  }
+  let epoch = cursor.epoch;
+  let closed = false;
+  for (const item of page.items) {
+    if (item.epoch < epoch || (item.epoch === epoch && closed)) {
+      throw new DeliveryError('sync_out_of_order', 'items go back in epoch order');
+    }
+    if (item.epoch > epoch) closed = false;
+    epoch = item.epoch;
+    if (item.kind === Kind.commit) closed = true;
+    else if (item.orderingRecord !== undefined) {
+      throw new DeliveryError('sync_malformed', 'an ordering record on a non-commit');
+    }
+    if (!bytesEqual(messageIdOf(item.message), item.messageId)) {
+      throw new DeliveryError('sync_bad_message_id', 'a message id is not the hash of its bytes');
+    }
+    checkMlsHeader(item, groupId);
+  }
+  const next = page.next;
+  if (next !== undefined) {
+    const advanced =
+      page.items.length > 0 &&
+      (next.epoch > cursor.epoch ||
+        (next.epoch === cursor.epoch && next.fromSeq >= cursor.fromSeq));
+    if (!advanced || next.epoch < epoch) {
+      throw new DeliveryError('sync_malformed', 'the next cursor does not advance');
+    }
+  }
+}
+
+export interface SyncClientOptions {
+  readonly log: CiphertextLog;
+  readonly requests: RequestPort;
+  /** Bytes of items per page asked for (default DEFAULT_PAGE_BYTES, at most MAX_PAGE_BYTES). */
+  readonly pageBytes?: number;
+  readonly timeoutMs?: number;
+  /** Pages taken from one peer in one catch-up before moving on (default 100,000). */
+  readonly maxPagesPerPeer?: number;
+}
+
+export interface CatchUpOptions {
+  /** New entries, in order, as each page is kept (the session processes them). */
+  readonly deliver?: (entries: readonly SyncItem[]) => void | Promise<void>;
+  readonly signal?: AbortSignal;
+}
+
+export interface PeerOutcome {
+  readonly peer: PeerIdString;
+  readonly pages: number;
+  readonly added: number;
+  /** Why this peer was left, if it failed. */
+  readonly error?: DeliveryErrorCode;
+}
+
+export interface CatchUpResult {
+  readonly added: number;
+  readonly duplicates: number;
+  /** Epochs where a peer's commit differs from our ordered one (a fork for the session). */
+  readonly conflicts: readonly bigint[];
+  readonly peers: readonly PeerOutcome[];
+  /** The highest epoch a peer said it had reached (its head). */
+  readonly targetEpoch: bigint;
+  /** What is still missing in [fromEpoch, targetEpoch) after asking every peer needed. */
+  readonly gaps: LogGaps;
+  readonly complete: boolean;
+}
+
+function codeOf(err: unknown): DeliveryErrorCode {
+  return isDeliveryError(err) ? err.code : 'peer_unreachable';
+}
+
+/** Fetches what this member missed, from member peers, into the log. */
+export class SyncClient {
+  readonly #o: SyncClientOptions;
+  readonly #pageBytes: number;
+
+  constructor(options: SyncClientOptions) {
+    this.#o = options;
+    this.#pageBytes = Math.min(options.pageBytes ?? DEFAULT_PAGE_BYTES, MAX_PAGE_BYTES);
+    if (!(this.#pageBytes >= 1024)) throw new DeliveryError('invalid_argument', 'page too small');
+  }
+
+  async #ask(peer: PeerIdString, req: SyncRequest, signal?: AbortSignal): Promise<SyncResponse> {
+    const body = await this.#o.requests.request(peer, SYNC_PROTOCOL, encodeSyncRequest(req), {
+      ...(this.#o.timeoutMs === undefined ? {} : { timeoutMs: this.#o.timeoutMs }),
+      ...(signal === undefined ? {} : { signal }),
+    });
+    if (body.byteLength > this.#pageBytes + SINGLE_ITEM_SLACK) {
+      throw new DeliveryError('sync_page_too_large', `response of ${body.byteLength} bytes`);
+    }
+    const res = decodeSyncResponse(body);
+    if (res.type !== req.type) throw new DeliveryError('sync_malformed', 'answer of another type');
+    return res;
+  }
+
+  /** A peer's heads for the groups named (those it holds and lets us read). */
+  async heads(peer: PeerIdString, groupIds: readonly Uint8Array[]): Promise<GroupHead[]> {
+    if (groupIds.length > MAX_HEADS_GROUPS) {
+      throw new DeliveryError('invalid_argument', 'too many groups');
+    }
+    const res = await this.#ask(peer, { type: SyncType.heads, groupIds: [...groupIds] });
+    if (res.type !== SyncType.heads) throw new DeliveryError('sync_malformed', 'not heads');
+    const asked = new Set(groupIds.map(hexOf));
+    const seen = new Set<string>();
+    for (const h of res.heads) {
+      const k = hexOf(h.groupId);
+      if (!asked.has(k) || seen.has(k)) {
+        throw new DeliveryError('sync_wrong_group', 'a head for a group not asked about');
+      }
+      seen.add(k);
+    }
+    return res.heads;
+  }
+
+  /**
+   * Catches up on `groupId` from epoch `fromEpoch` (the epoch the member is in): pages from the
+   * first peer until it has nothing further; if commits or ordering records are still missing
+   * below the highest epoch any peer claimed, or the peer failed, the next peer is asked from the
+   * first gap. Duplicates are dropped by message id.
+   */
+  async catchUp(
+    groupId: Uint8Array,
+    fromEpoch: bigint,
+    peers: readonly PeerIdString[],
+    options: CatchUpOptions = {},
+  ): Promise<CatchUpResult> {
+    const log = this.#o.log;
+    let added = 0;
+    let duplicates = 0;
+    const conflicts: bigint[] = [];
+    const outcomes: PeerOutcome[] = [];
+    let target = fromEpoch;
+    let start: bigint = fromEpoch;
+    const maxPages = this.#o.maxPagesPerPeer ?? 100_000;
+    const currentGaps = (): LogGaps => log.gaps(groupId, fromEpoch, target);
+
+    for (const peer of peers) {
+      let cursor: LogCursor = { epoch: start, fromSeq: 0, commitDone: false };
+      let pages = 0;
+      let peerAdded = 0;
+      let error: DeliveryErrorCode | undefined;
+      try {
+        for (;;) {
+          options.signal?.throwIfAborted();
+          if (pages >= maxPages) throw new DeliveryError('sync_incomplete', 'page budget spent');
+          const req: SyncRequest = {
+            type: SyncType.fetch,
+            groupId,
+            cursor,
+            maxBytes: this.#pageBytes,
+          };
+          const res = await this.#ask(peer, req, options.signal);
+          if (res.type !== SyncType.fetch) throw new DeliveryError('sync_malformed', 'not a page');
+          checkPage(res, groupId, cursor, this.#pageBytes);
+          pages++;
+          if (res.head !== undefined && res.head.highestEpoch > target) {
+            target = res.head.highestEpoch;
+          }
+          const outcomes = await log.appendBatch(groupId, res.items);
+          const fresh: SyncItem[] = [];
+          outcomes.forEach((o, i) => {
+            const item = res.items[i]!;
+            if (o === 'added' || o === 'replaced') fresh.push(item);
+            else if (o === 'duplicate') duplicates++;
+            else conflicts.push(item.epoch);
+          });
+          added += fresh.length;
+          peerAdded += fresh.length;
+          if (fresh.length > 0 && options.deliver !== undefined) await options.deliver(fresh);
+          if (res.next === undefined) break;
+          cursor = res.next;
+        }
+      } catch (err) {
+        if (options.signal?.aborted === true) throw err;
+        error = codeOf(err);
+      }
+      outcomes.push({ peer, pages, added: peerAdded, ...(error === undefined ? {} : { error }) });
+      const gaps = currentGaps();
+      const first = [...gaps.missingCommits, ...gaps.missingRecords].sort((a, b) =>
+        a < b ? -1 : a > b ? 1 : 0,
+      )[0];
+      if (first === undefined && error === undefined) break;
+      if (first !== undefined) start = first;
+      else if (error !== undefined) start = cursor.epoch;
+    }
+    const gaps = currentGaps();
+    const lastFailed = outcomes.at(-1)?.error !== undefined;
+    return {
+      added,
+      duplicates,
+      conflicts,
+      peers: outcomes,
+      targetEpoch: target,
+      gaps,
+      complete: !lastFailed && gaps.missingCommits.length === 0 && gaps.missingRecords.length === 0,
+    };
+  }
+}
