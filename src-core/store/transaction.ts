@@ -1,0 +1,118 @@
+/**
+ * One atomic write: everything put or deleted through a Transaction reaches disk in a single
+ * level batch, which LevelDB writes as one log record (a crash leaves all of it or none).
+ * Values are encrypted when they are added, so the transaction never holds plaintext.
+ *
+ * Reads do not see a transaction's own writes; callers compute what to write from what they
+ * read before. A key written twice keeps its last operation, so `size` counts records changed.
+ */
+import type { ClassicLevel } from 'classic-level';
+import { StoreError, mapLevelError } from './errors.js';
+import { sealRecord } from './recordCipher.js';
+
+type Op =
+  | { readonly type: 'put'; readonly key: Uint8Array; readonly value: Uint8Array }
+  | { readonly type: 'del'; readonly key: Uint8Array };
+
+/** What a transaction needs from its store. */
+export interface TransactionTarget {
+  readonly db: ClassicLevel<Uint8Array, Uint8Array>;
+  valueKey(): Uint8Array;
+}
+
+function mapKey(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.length).toString('latin1');
+}
+
+export class Transaction {
+  private readonly ops = new Map<string, Op>();
+  private readonly committed: (() => void)[] = [];
+  private readonly failed: (() => void)[] = [];
+  private state: 'open' | 'committing' | 'done' = 'open';
+
+  constructor(private readonly target: TransactionTarget) {}
+
+  /** Encrypts `plaintext` under the record key `key` and queues it. */
+  put(key: Uint8Array, plaintext: Uint8Array): void {
+    this.check();
+    this.ops.set(mapKey(key), {
+      type: 'put',
+      key,
+      value: sealRecord(this.target.valueKey(), key, plaintext),
+    });
+  }
+
+  /** Queues a raw (already encoded) value: for the plaintext header only. */
+  putRaw(key: Uint8Array, value: Uint8Array): void {
+    this.check();
+    this.ops.set(mapKey(key), { type: 'put', key, value });
+  }
+
+  del(key: Uint8Array): void {
+    this.check();
+    this.ops.set(mapKey(key), { type: 'del', key });
+  }
+
+  /** Records this transaction changes (puts and deletions). */
+  get size(): number {
+    return this.ops.size;
+  }
+
+  /** Bytes of keys and values this transaction puts. */
+  get bytes(): number {
+    let n = 0;
+    for (const op of this.ops.values())
+      n += op.key.length + (op.type === 'put' ? op.value.length : 0);
+    return n;
+  }
+
+  get puts(): number {
+    let n = 0;
+    for (const op of this.ops.values()) if (op.type === 'put') n++;
+    return n;
+  }
+
+  /** Runs after the batch is on disk. */
+  onCommit(fn: () => void): void {
+    this.committed.push(fn);
+  }
+
+  /** Runs if the batch fails or the transaction is aborted. */
+  onAbort(fn: () => void): void {
+    this.failed.push(fn);
+  }
+
+  async commit(): Promise<void> {
+    this.check();
+    this.state = 'committing';
+    const batch = [...this.ops.values()];
+    this.ops.clear();
+    try {
+      if (batch.length > 0) await this.target.db.batch(batch);
+    } catch (e) {
+      this.state = 'done';
+      for (const fn of this.failed) fn();
+      throw mapLevelError(e, 'batch write');
+    }
+    this.state = 'done';
+    for (const fn of this.committed) fn();
+  }
+
+  /** Drops everything queued; hooks registered with onAbort run. */
+  abort(): void {
+    if (this.state !== 'open') return;
+    this.state = 'done';
+    this.ops.clear();
+    for (const fn of this.failed) fn();
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  private check(): void {
+    if (this.state !== 'open') {
+      throw new StoreError('invalid_argument', 'transaction already committed or aborted');
+    }
+  }
+}
