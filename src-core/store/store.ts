@@ -201,7 +201,12 @@ export class Store implements StoreCore {
     try {
       await db.open();
     } catch (e) {
-      throw mapLevelError(e, 'open');
+      const mapped = mapLevelError(e, 'open');
+      // CURRENT naming a manifest that is gone: the folder is a broken database, not an I/O fault.
+      if (mapped.code === 'io_error' && /no such file or directory/i.test(mapped.message)) {
+        throw new StoreError('damaged', mapped.message, { cause: e });
+      }
+      throw mapped;
     }
     try {
       const store = await Store.unlock(db, options, target);
