@@ -32,6 +32,8 @@ export type DeliveryErrorCode =
   | 'inactive'
   /** A fork point older than the kept window: only an external-commit rejoin can recover. */
   | 'rejoin_needed'
+  /** A bug of ours met while handling input: reported as an event, never thrown at the network. */
+  | 'internal'
   // Store and forward (ciphertextLog, syncProtocol).
   /** A page or a stored entry that does not parse, or a cursor that does not advance. */
   | 'sync_malformed'

@@ -1,0 +1,84 @@
+/**
+ * The fork window: for each of the last `window` epochs of our branch, the ordering record and
+ * commit that ended it, what that commit changed, and the epoch's state kept as a fork point
+ * (`Group.merge(p, { keepPrevious: true })`). A fork found within the window is recovered by
+ * rolling back to a kept state; one older than the window needs an external-commit rejoin.
+ * Fork points hold their epoch's secrets, so the window is also a forward-secrecy cost: it is
+ * bounded, and a state leaving the window is destroyed at once.
+ */
+import type { Group, GroupMember } from '../mls/client/index.js';
+import type { KeyPackage } from '../mls/keyPackage.js';
+import { DeliveryError } from './errors.js';
+
+export interface BranchEntry {
+  /** The epoch the commit was sent in (it started `epoch + 1`). */
+  readonly epoch: bigint;
+  readonly term: bigint;
+  readonly leaderLeaf: number;
+  readonly commitHash: Uint8Array;
+  /** The envelopes as published, to publish again when the other side of a fork needs them. */
+  readonly commitEnvelope: Uint8Array;
+  readonly recordEnvelope: Uint8Array;
+  /** Members in the tree the commit produced (the fork rule's first criterion). */
+  readonly membersAfter: number;
+  readonly removed: readonly GroupMember[];
+  readonly added: readonly { readonly member: GroupMember; readonly keyPackage: KeyPackage }[];
+  /** The state at `epoch`, before the commit: the fork point. */
+  forkPoint: Group | undefined;
+}
+
+export class BranchHistory {
+  private entries: BranchEntry[] = [];
+
+  constructor(readonly window: number) {
+    if (!Number.isInteger(window) || window < 1) {
+      throw new DeliveryError('invalid_argument', 'the fork window is at least one epoch');
+    }
+  }
+
+  /** Adds the entry of a merged commit; destroys fork points that leave the window. */
+  push(entry: BranchEntry): void {
+    this.entries.push(entry);
+    while (this.entries.length > this.window) this.entries.shift()!.forkPoint?.destroy();
+  }
+
+  at(epoch: bigint): BranchEntry | undefined {
+    return this.entries.find((e) => e.epoch === epoch);
+  }
+
+  /** The hash of the commit that started our current epoch (empty before the first commit). */
+  head(): Uint8Array {
+    return this.entries.at(-1)?.commitHash ?? new Uint8Array(0);
+  }
+
+  /** Entries from `epoch` on, oldest first. */
+  since(epoch: bigint): readonly BranchEntry[] {
+    return this.entries.filter((e) => e.epoch >= epoch);
+  }
+
+  all(): readonly BranchEntry[] {
+    return this.entries;
+  }
+
+  /**
+   * Drops the entries from `epoch` on (a losing branch) and returns them. Fork points after
+   * `epoch` are destroyed; the one at `epoch` is handed over in the returned first entry for the
+   * caller to continue from.
+   */
+  cut(epoch: bigint): BranchEntry[] {
+    const cut = this.entries.filter((e) => e.epoch >= epoch);
+    this.entries = this.entries.filter((e) => e.epoch < epoch);
+    for (const e of cut) {
+      if (e.epoch !== epoch) {
+        e.forkPoint?.destroy();
+        e.forkPoint = undefined;
+      }
+    }
+    return cut;
+  }
+
+  destroy(): void {
+    for (const e of this.entries) e.forkPoint?.destroy();
+    this.entries = [];
+  }
+}

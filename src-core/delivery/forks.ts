@@ -1,0 +1,104 @@
+/**
+ * Forks: two branches of the same group that advanced from one epoch under two leaders (a
+ * partition, or two leaders whose claims crossed). When they meet, every member computes the
+ * same winner from what both branches' first commits after the fork point say:
+ *
+ *   1. more members in the tree that commit produced,
+ *   2. then the higher leader term (the newer election),
+ *   3. then the lower commit hash (bytewise), which cannot tie between two different commits.
+ *
+ * The inputs are verified facts every member of the fork epoch can check: the ordering records
+ * (signed by a member's leaf in the fork epoch's tree) and the commits (processed by MLS on the
+ * kept fork-point state, which gives the member count). No clock, no local view.
+ *
+ * The members of the losing branch roll back to the fork point and merge the winning commits;
+ * what the losing branch did is made again on the winning one, removals first (a member removed
+ * there must not come back through the fork), then adds; our application messages sent on it
+ * are sent again. The session (groupSession.ts) carries that out; this file holds the rule, the
+ * pool of other-branch evidence, and what a losing branch changed.
+ */
+import type { Group } from '../mls/client/index.js';
+import type { BranchEntry } from './branchHistory.js';
+import type { Change } from './changes.js';
+import type { OrderingRecord } from './orderingRecord.js';
+import { compareBytes } from './orderingRecord.js';
+
+/** What the fork rule looks at: the first commit of a branch after the fork point. */
+export interface BranchTip {
+  readonly membersAfter: number;
+  readonly term: bigint;
+  readonly commitHash: Uint8Array;
+}
+
+/** Whether branch `a` wins over branch `b` (the rule in the file comment). */
+export function wins(a: BranchTip, b: BranchTip): boolean {
+  if (a.membersAfter !== b.membersAfter) return a.membersAfter > b.membersAfter;
+  if (a.term !== b.term) return a.term > b.term;
+  return compareBytes(a.commitHash, b.commitHash) < 0;
+}
+
+/** The members a commit leaves, computed on the state it applies to. */
+export function membersAfter(
+  base: Group,
+  commit: { readonly added: readonly unknown[]; readonly removed: readonly unknown[] },
+): number {
+  return base.members().length - commit.removed.length + commit.added.length;
+}
+
+/** The changes to make again on the winning branch: removals first, then adds. */
+export function lostChanges(losing: readonly BranchEntry[]): {
+  readonly removals: Change[];
+  readonly adds: Change[];
+} {
+  const removals: Change[] = [];
+  const adds: Change[] = [];
+  for (const e of losing) {
+    for (const m of e.removed) removals.push({ kind: 'remove', signatureKey: m.signatureKey });
+    for (const a of e.added) adds.push({ kind: 'add', keyPackage: a.keyPackage });
+  }
+  return { removals, adds };
+}
+
+/**
+ * Evidence from another branch: ordering records and commits for epochs we already passed on
+ * ours, with a different commit hash. Bounded (oldest dropped first); kept by hash so a record
+ * and its commit can arrive in either order.
+ */
+export class ForeignEvidence {
+  private readonly records = new Map<string, OrderingRecord>();
+  private readonly commits = new Map<string, Uint8Array>();
+
+  constructor(private readonly limit: number) {}
+
+  addRecord(key: string, record: OrderingRecord): void {
+    bounded(this.records, key, record, this.limit);
+  }
+
+  addCommit(key: string, commit: Uint8Array): void {
+    bounded(this.commits, key, commit, this.limit);
+  }
+
+  /** A record and its commit, both present. */
+  complete(key: string): { record: OrderingRecord; commit: Uint8Array } | undefined {
+    const record = this.records.get(key);
+    const commit = this.commits.get(key);
+    return record === undefined || commit === undefined ? undefined : { record, commit };
+  }
+
+  /** The record and commit are done with (decided either way). */
+  forget(key: string): void {
+    this.records.delete(key);
+    this.commits.delete(key);
+  }
+
+  clear(): void {
+    this.records.clear();
+    this.commits.clear();
+  }
+}
+
+function bounded<V>(map: Map<string, V>, key: string, value: V, limit: number): void {
+  map.delete(key);
+  map.set(key, value);
+  while (map.size > limit) map.delete(map.keys().next().value!);
+}
