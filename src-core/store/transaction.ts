@@ -53,7 +53,7 @@ export class Transaction {
     this.ops.set(mapKey(key), { type: 'del', key });
   }
 
-  /** Records this transaction changes (puts and deletions). */
+  /** Records this transaction changes (puts and deletions); after commit, what it wrote. */
   get size(): number {
     return this.ops.size;
   }
@@ -85,8 +85,8 @@ export class Transaction {
   async commit(): Promise<void> {
     this.check();
     this.state = 'committing';
+    // The ops stay (ciphertext only) so that size and bytes still describe what was written.
     const batch = [...this.ops.values()];
-    this.ops.clear();
     try {
       if (batch.length > 0) await this.target.db.batch(batch);
     } catch (e) {
