@@ -27,6 +27,8 @@ export type StoreErrorCode =
   | 'not_found'
   /** A value failed its authentication (MAC), or decrypted to something malformed. */
   | 'corrupt_record'
+  /** A migration step threw; nothing of it was written (the cause is the step's error). */
+  | 'migration_failed'
   /** A stored group whose in-memory view is behind the disk (a failed batch consumed journals). */
   | 'stale'
   /** A transaction used after commit, a migration list with a gap, a bad argument. */

@@ -217,7 +217,16 @@ export class Store implements StoreCore {
       );
       for (const step of migrations) {
         await store.write(async (tx) => {
-          await step.run(store, tx);
+          try {
+            await step.run(store, tx);
+          } catch (e) {
+            if (e instanceof StoreError) throw e;
+            throw new StoreError(
+              'migration_failed',
+              `schema ${step.from} -> ${step.from + 1} (${step.description})`,
+              { cause: e },
+            );
+          }
           store.setSchemaVersion(tx, step.from + 1);
         });
       }
