@@ -227,7 +227,10 @@ export interface GroupHead {
   readonly orderedEpoch: bigint | undefined;
   /** SHA-256 of that commit's ordering record (32 zero bytes when there is none). */
   readonly recordHash: Uint8Array;
-  /** The highest epoch any entry of ours belongs to. */
+  /**
+   * The epoch our log reaches: the highest epoch of any entry, or one past it when that epoch's
+   * commit is held (the commit starts the next one).
+   */
   readonly highestEpoch: bigint;
 }
 
@@ -300,6 +303,13 @@ class GroupLog {
     }
     if (!this.commits.has(e.epoch) && !this.messages.has(e.epoch)) this.#sortedEpochs = undefined;
   }
+}
+
+/** The epoch a log reaches (see GroupHead.highestEpoch). */
+function reach(g: GroupLog): bigint {
+  const last = g.epochs().at(-1);
+  if (last === undefined) return 0n;
+  return g.commits.has(last) ? last + 1n : last;
 }
 
 function firstAtOrAfter(list: readonly LogEntry[], seq: number): number {
@@ -509,7 +519,7 @@ export class CiphertextLog {
         ordered?.orderingRecord === undefined
           ? new Uint8Array(32)
           : recordHashOf(ordered.orderingRecord),
-      highestEpoch: epochs[epochs.length - 1]!,
+      highestEpoch: reach(g),
     };
   }
 
@@ -550,12 +560,12 @@ export class CiphertextLog {
 
   /**
    * Epochs in [fromEpoch, toEpoch) lacking a commit, and commits lacking an ordering record.
-   * `toEpoch` defaults to our highest epoch (whose commit is not expected yet). At most `limit`
+   * `toEpoch` defaults to the epoch our log reaches (whose commit is not expected yet). At most `limit`
    * of each are listed.
    */
   gaps(groupId: Uint8Array, fromEpoch: bigint, toEpoch?: bigint, limit = 1000): LogGaps {
     const g = this.#group(groupId);
-    const end = toEpoch ?? g?.epochs().at(-1) ?? fromEpoch;
+    const end = toEpoch ?? (g === undefined ? fromEpoch : reach(g));
     const missingCommits: bigint[] = [];
     const missingRecords: bigint[] = [];
     let truncated = false;

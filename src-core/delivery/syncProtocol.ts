@@ -401,6 +401,11 @@ export interface CatchUpOptions {
   /** New entries, in order, as each page is kept (the session processes them). */
   readonly deliver?: (entries: readonly SyncItem[]) => void | Promise<void>;
   readonly signal?: AbortSignal;
+  /**
+   * The epoch to reach (from a heads exchange). Peers' own heads can raise it; a peer that has
+   * less than this leaves gaps, and the next peer is asked.
+   */
+  readonly targetEpoch?: bigint;
 }
 
 export interface PeerOutcome {
@@ -488,7 +493,7 @@ export class SyncClient {
     let duplicates = 0;
     const conflicts: bigint[] = [];
     const outcomes: PeerOutcome[] = [];
-    let target = fromEpoch;
+    let target = options.targetEpoch ?? fromEpoch;
     let start: bigint = fromEpoch;
     const maxPages = this.#o.maxPagesPerPeer ?? 100_000;
     const currentGaps = (): LogGaps => log.gaps(groupId, fromEpoch, target);
