@@ -95,10 +95,7 @@ const envelopeCodec: Codec<GroupEnvelope> = {
     bodyCodec.encode(w, v);
   },
   decode(r) {
-    const version = uint16.decode(r);
-    if (version !== ENVELOPE_VERSION) {
-      throw new DeliveryError('unsupported_version', `envelope version ${version}`);
-    }
+    uint16.decode(r); // the version, checked before decoding (decodeEnvelope)
     const groupId = opaque.decode(r);
     const epoch = uint64.decode(r);
     return { groupId, epoch, ...bodyCodec.decode(r) };
@@ -122,11 +119,15 @@ const EXPECTED_CONTENT: Partial<Record<EnvelopeKind, ContentType>> = {
  * 'wrong_kind', 'wrong_group', 'wrong_epoch').
  */
 export function decodeEnvelope(bytes: Uint8Array): GroupEnvelope {
+  const version = bytes.length >= 2 ? (bytes[0]! << 8) | bytes[1]! : undefined;
+  if (version !== undefined && version !== ENVELOPE_VERSION) {
+    // Before anything else is parsed: a later format may differ after the version.
+    throw new DeliveryError('unsupported_version', `envelope version ${version}`);
+  }
   let env: GroupEnvelope;
   try {
     env = decode(envelopeCodec, bytes);
   } catch (cause) {
-    if (cause instanceof DeliveryError) throw cause;
     throw new DeliveryError('decode_failed', 'envelope does not parse', { cause });
   }
   checkInner(env);
