@@ -10,3 +10,4 @@ export * from './identityRecord.js';
 export * from './leafCertificate.js';
 export * from './parleyCredential.js';
 export * from './credentialValidator.js';
+export * from './deviceLinking.js';
