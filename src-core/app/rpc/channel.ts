@@ -16,12 +16,18 @@ export interface FrameChannel {
 }
 
 /**
- * The part of a MessagePort the carrier uses. A browser or Node MessagePort fits as is; Electron's
- * MessagePortMain (`on('message')`) is adapted in src-main in three lines.
+ * A handler type whose parameter is checked bivariantly (it is taken from a method), so that a
+ * DOM MessagePort's `onmessage: (ev: MessageEvent) => any` fits `{ data: unknown }`.
+ */
+type MessageHandler = { bivariant(event: { data: unknown }): void }['bivariant'];
+
+/**
+ * The part of a MessagePort the carrier uses. A browser MessagePort fits as is; Node's and
+ * Electron's MessagePortMain (`on('message')`) are adapted by their owner in a few lines.
  */
 export interface PortLike {
   postMessage(message: string): void;
-  onmessage: ((event: { data: unknown }) => void) | null;
+  onmessage: MessageHandler | null;
 }
 
 export function portChannel(port: PortLike): FrameChannel {
@@ -57,10 +63,9 @@ export interface WebSocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
-  onopen: ((event: unknown) => void) | null;
+  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
+  addEventListener(type: 'close', listener: (event: { code: number }) => void): void;
+  addEventListener(type: 'open' | 'error', listener: () => void): void;
 }
 
 const WS_OPEN = 1;
@@ -84,11 +89,11 @@ export function webSocketChannel(socket: WebSocketLike): FrameChannel {
     closed = true;
     for (const l of closeListeners.splice(0)) l(reason);
   };
-  socket.onmessage = (event) => {
+  socket.addEventListener('message', (event) => {
     if (!closed) frameListener?.(event.data);
-  };
-  socket.onclose = (event) => finish(closeReason(event.code));
-  socket.onerror = () => finish(new AppError('unavailable', 'connection failed'));
+  });
+  socket.addEventListener('close', (event) => finish(closeReason(event.code)));
+  socket.addEventListener('error', () => finish(new AppError('unavailable', 'connection failed')));
   return {
     send(frame) {
       if (closed || socket.readyState !== WS_OPEN) return;

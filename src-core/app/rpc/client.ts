@@ -208,6 +208,6 @@ export function connectWebSocket(
         JSON.stringify({ v: PROTOCOL_VERSION, id: 0, method: HELLO_METHOD, params: credential }),
       );
     if (socket.readyState === 1) hello();
-    else socket.onopen = hello;
+    else socket.addEventListener('open', hello);
   });
 }
