@@ -73,9 +73,11 @@ export function checkValidity(
 }
 
 /** Constant-time equality of two byte strings. */
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let acc = 0;
-  for (let i = 0; i < a.length; i++) acc |= a[i]! ^ b[i]!;
-  return acc === 0;
+export { equalBytes } from '../crypto/bytes.js';
+
+/** Lower-case hex, for map keys (never for secrets in messages). */
+export function hexKey(b: Uint8Array): string {
+  let s = '';
+  for (const x of b) s += x.toString(16).padStart(2, '0');
+  return s;
 }

@@ -15,6 +15,7 @@ import {
   decodeVersioned,
   ed25519PublicKey,
   equalBytes,
+  hexKey,
   requireVersion,
   utf8Length,
 } from './format.js';
@@ -105,13 +106,13 @@ function checkShape(record: Omit<IdentityRecord, 'signature'>): void {
   }
   const seen = new Set<string>();
   for (const d of record.devices) {
-    const k = Buffer.from(d.deviceKey).toString('hex');
+    const k = hexKey(d.deviceKey);
     if (seen.has(k)) throw new IdentityError('malformed', 'a device is listed twice');
     seen.add(k);
   }
   const revoked = new Set<string>();
   for (const r of record.revoked) {
-    const k = Buffer.from(r.deviceKey).toString('hex');
+    const k = hexKey(r.deviceKey);
     if (revoked.has(k)) throw new IdentityError('malformed', 'a device is revoked twice');
     if (seen.has(k)) throw new IdentityError('malformed', 'a device is both listed and revoked');
     revoked.add(k);
