@@ -21,6 +21,7 @@ import type {
   SecretTreeChanges,
   SecretTreeContents,
 } from './secretTreeState.js';
+import { checkSecretTreeContents } from './secretTreeRestore.js';
 import { isValidLeafCount, leafToNode, left, parent, right, root } from './treeMath.js';
 
 export type RatchetKind = 'handshake' | 'application';
@@ -44,6 +45,13 @@ export interface SecretTreeOptions {
 export const DEFAULT_MAX_FORWARD_DISTANCE = 1000;
 export const DEFAULT_OUT_OF_ORDER_WINDOW = 128;
 const MAX_GENERATION = 0xffffffff;
+
+/** One generation asked of `peekKeys`. */
+export interface KeyRequest {
+  readonly leaf: LeafIndex;
+  readonly kind: RatchetKind;
+  readonly generation: number;
+}
 
 export interface KeyNonce {
   readonly key: Uint8Array;
@@ -209,6 +217,87 @@ export class SecretTree {
     return result;
   }
 
+  /**
+   * The keys of several received generations, consuming nothing: a batch of messages is decrypted
+   * first and its keys consumed afterwards, through `withKey`, only for the messages that verified.
+   * Each ratchet is walked once however many of its generations are asked for. An entry is
+   * undefined where `withKey` could not give a key in any order of consumption within the batch
+   * (leaf or generation out of range, a generation used or deleted before the batch, or beyond
+   * `maxForwardDistance` of every generation below it); it gets its error from `withKey`. The
+   * caller owns the returned buffers.
+   */
+  peekKeys(requests: readonly KeyRequest[]): (KeyNonce | undefined)[] {
+    this.checkLive();
+    const out = new Array<KeyNonce | undefined>(requests.length).fill(undefined);
+    const byRatchet = new Map<number, number[]>();
+    requests.forEach((q, i) => {
+      if (!Number.isInteger(q.leaf) || q.leaf < 0 || q.leaf >= this.leafCount) return;
+      if (!Number.isInteger(q.generation) || q.generation < 0 || q.generation > MAX_GENERATION)
+        return;
+      const id = q.leaf * 2 + (q.kind === 'application' ? 1 : 0);
+      const list = byRatchet.get(id);
+      if (list === undefined) byRatchet.set(id, [i]);
+      else list.push(i);
+    });
+    for (const [id, indices] of byRatchet) {
+      const leaf = Math.floor(id / 2);
+      const kind: RatchetKind = id % 2 === 1 ? 'application' : 'handshake';
+      const existing = this.leaves.get(leaf);
+      let init: LeafInitPlan | undefined;
+      try {
+        init = existing === undefined ? this.planLeafInit(leaf) : undefined;
+      } catch (e) {
+        if (e instanceof MlsError) continue; // the node secrets above it are gone
+        throw e;
+      }
+      try {
+        const ratchet = existing === undefined ? init!.ratchets[kind] : existing[kind];
+        this.peekRatchet(ratchet, indices, requests, out);
+      } finally {
+        init?.discard();
+      }
+    }
+    return out;
+  }
+
+  private peekRatchet(
+    ratchet: Ratchet,
+    indices: readonly number[],
+    requests: readonly KeyRequest[],
+    out: (KeyNonce | undefined)[],
+  ): void {
+    const wanted = new Map<number, number[]>();
+    for (const i of indices) {
+      const g = requests[i]!.generation;
+      if (g < ratchet.next) {
+        const kn = ratchet.skipped.get(g);
+        if (kn !== undefined) out[i] = { key: kn.key.slice(), nonce: kn.nonce.slice() };
+        continue;
+      }
+      const list = wanted.get(g);
+      if (list === undefined) wanted.set(g, [i]);
+      else list.push(i);
+    }
+    // Consuming every asked generation in ascending order moves the ratchet furthest; a generation
+    // out of forward reach even then is out of reach in any order.
+    let reach = ratchet.next;
+    let last = -1;
+    for (const g of [...wanted.keys()].sort((a, b) => a - b)) {
+      if (g - reach > this.maxForwardDistance) break;
+      last = g;
+      reach = g + 1;
+    }
+    let secret = ratchet.secret;
+    for (let g = ratchet.next; g <= last; g++) {
+      for (const i of wanted.get(g) ?? []) out[i] = this.deriveKeyNonce(secret, g);
+      if (g === last) break;
+      const following = this.suite.deriveTreeSecret(secret, 'secret', g, this.suite.kdf.size);
+      if (secret !== ratchet.secret) secret.fill(0);
+      secret = following;
+    }
+    if (secret !== ratchet.secret) secret.fill(0);
+  }
+
   /** Zeroizes every secret; any later call throws 'secret_deleted'. */
   destroy(): void {
     for (const s of this.nodes.values()) s.fill(0);
@@ -284,39 +373,8 @@ export class SecretTree {
     contents: SecretTreeContents,
     options: SecretTreeOptions = {},
   ): SecretTree {
-    const corrupt = (what: string): MlsError =>
-      new MlsError('state_corrupt', `secret tree: ${what}`);
-    if (!isValidLeafCount(leafCount)) throw corrupt(`leaf count ${leafCount}`);
+    checkSecretTreeContents(suite, leafCount, contents);
     const nh = suite.kdf.size;
-    const width = 2 * leafCount - 1;
-    const occupied = new Set<NodeIndex>();
-    let covered = 0;
-    const occupy = (x: NodeIndex, leaves: number): void => {
-      if (occupied.has(x)) throw corrupt(`node ${x} listed twice`);
-      occupied.add(x);
-      covered += leaves;
-    };
-    for (const [x, secret] of contents.nodes) {
-      if (!Number.isInteger(x) || x < 0 || x >= width) throw corrupt(`node ${x} out of range`);
-      if (secret.length !== nh) throw corrupt(`node ${x} secret length`);
-      occupy(x, 2 ** levelOf(x));
-    }
-    for (const [leaf, lr] of contents.leaves) {
-      if (!Number.isInteger(leaf) || leaf < 0 || leaf >= leafCount) {
-        throw corrupt(`leaf ${leaf} out of range`);
-      }
-      for (const r of [lr.handshake, lr.application]) checkRatchet(suite, r, leaf, corrupt);
-      occupy(leafToNode(leaf), 1);
-    }
-    const top = root(leafCount);
-    for (const x of occupied) {
-      for (let y = x; y !== top;) {
-        y = parent(y, leafCount);
-        if (occupied.has(y)) throw corrupt(`node ${x} lies under stored node ${y}`);
-      }
-    }
-    if (covered !== leafCount) throw corrupt('stored nodes and leaves do not cover the tree');
-
     const tree = new SecretTree(suite, new Uint8Array(nh), leafCount, options);
     tree.nodes.clear();
     for (const [x, secret] of contents.nodes) tree.nodes.set(x, secret);
@@ -554,34 +612,6 @@ function leafView(lr: LeafRatchets): LeafRatchetState {
     skipped: [...r.skipped],
   });
   return { handshake: view(lr.handshake), application: view(lr.application) };
-}
-
-function levelOf(x: NodeIndex): number {
-  let k = 0;
-  while ((x >>> k) & 1) k++;
-  return k;
-}
-
-function checkRatchet(
-  suite: CipherSuite,
-  r: RatchetState,
-  leaf: LeafIndex,
-  corrupt: (what: string) => MlsError,
-): void {
-  if (!Number.isInteger(r.next) || r.next < 0 || r.next > MAX_GENERATION + 1) {
-    throw corrupt(`leaf ${leaf} ratchet position ${r.next}`);
-  }
-  if (r.secret.length !== suite.kdf.size) throw corrupt(`leaf ${leaf} ratchet secret length`);
-  let previous = -1;
-  for (const [g, kn] of r.skipped) {
-    if (!Number.isInteger(g) || g <= previous || g >= r.next) {
-      throw corrupt(`leaf ${leaf} skipped generation ${g}`);
-    }
-    if (kn.key.length !== suite.aead.keySize || kn.nonce.length !== suite.aead.nonceSize) {
-      throw corrupt(`leaf ${leaf} skipped key length`);
-    }
-    previous = g;
-  }
 }
 
 interface LeafInitPlan {

@@ -8,13 +8,17 @@
  * the previous epoch's secrets (§9.2) unless the caller keeps the previous state as a fork point.
  */
 import type { KeyPair } from '../../crypto/types.js';
+import type { Credential } from '../credential.js';
+import { ParleyError } from '../../errors.js';
 import { MlsError } from '../errors.js';
 import { WireFormat } from '../framing/framedContent.js';
 import type { MlsMessage } from '../framing/mlsMessage.js';
+import type { PrivateMessage } from '../framing/privateMessage.js';
 import { decodeMlsMessage, encodeMlsMessage } from '../framing/mlsMessage.js';
 import type { CommitOptions } from '../group/createCommit.js';
 import { createCommit } from '../group/createCommit.js';
 import type { GroupState } from '../group/groupState.js';
+import { batchableApplication, receiveApplicationBatch } from '../group/receiveBatch.js';
 import type { SendOptions } from '../group/messages.js';
 import {
   leaveGroup,
@@ -46,7 +50,14 @@ export interface GroupCommitOptions {
 export interface UpdateOptions {
   /** A new signature key pair for our leaf (the commit is signed with the old one). */
   readonly signatureKeyPair?: KeyPair;
+  /** A new credential for our leaf (§5.3.1: the application decides whether it may replace ours). */
+  readonly credential?: Credential;
 }
+
+/** One message's outcome in `processBatch`. */
+export type BatchOutcome =
+  | { readonly ok: true; readonly event: GroupEvent }
+  | { readonly ok: false; readonly error: ParleyError };
 
 function keyPackageOf(input: KeyPackageInput): KeyPackage {
   if (!(input instanceof Uint8Array)) return input;
@@ -167,9 +178,16 @@ export class Group {
   update(options: UpdateOptions = {}): OutgoingCommit {
     return this.createCommit({
       path: 'always',
-      ...(options.signatureKeyPair === undefined
+      ...(options.signatureKeyPair === undefined && options.credential === undefined
         ? {}
-        : { leafNode: { signatureKeyPair: options.signatureKeyPair } }),
+        : {
+            leafNode: {
+              ...(options.signatureKeyPair === undefined
+                ? {}
+                : { signatureKeyPair: options.signatureKeyPair }),
+              ...(options.credential === undefined ? {} : { credential: options.credential }),
+            },
+          }),
     });
   }
 
@@ -202,6 +220,67 @@ export class Group {
    * broken rule; the group is then unchanged.
    */
   process(message: Uint8Array): GroupEvent {
+    return this.processDecoded(decodeMlsMessage(message));
+  }
+
+  /**
+   * Processes several messages in order, with the same outcome as `process` on each: one result
+   * per message, the event or the error that rejected it (the group unchanged by that message).
+   * Runs of application messages of the current epoch are decrypted here and their signatures
+   * verified on worker threads (see framing/unprotectBatch.ts), the rest one by one. Do not call
+   * `merge` while a batch is pending: its messages belong to the epoch it started in.
+   */
+  async processBatch(messages: readonly Uint8Array[]): Promise<BatchOutcome[]> {
+    const out = new Array<BatchOutcome>(messages.length);
+    let run: { readonly at: number; readonly message: PrivateMessage }[] = [];
+    const flush = async (): Promise<void> => {
+      if (run.length === 0) return;
+      const taken = run;
+      run = [];
+      try {
+        const results = await receiveApplicationBatch(
+          this.current,
+          taken.map((r) => r.message),
+        );
+        results.forEach((r, k) => {
+          out[taken[k]!.at] = r.ok
+            ? {
+                ok: true,
+                event: {
+                  kind: 'application',
+                  data: r.value.data,
+                  sender: memberOf(r.value.sender, r.value.senderLeaf),
+                  epoch: r.value.epoch,
+                  authenticatedData: r.value.authenticatedData,
+                },
+              }
+            : r;
+        });
+      } catch (e) {
+        if (!(e instanceof ParleyError)) throw e;
+        for (const r of taken) out[r.at] = { ok: false, error: e };
+      }
+    };
+    for (let i = 0; i < messages.length; i++) {
+      try {
+        const m = decodeMlsMessage(messages[i]!);
+        const app = this.current.isActive ? batchableApplication(this.current, m) : undefined;
+        if (app !== undefined) {
+          run.push({ at: i, message: app });
+          continue;
+        }
+        await flush();
+        out[i] = { ok: true, event: this.processDecoded(m) };
+      } catch (e) {
+        if (!(e instanceof ParleyError)) throw e;
+        out[i] = { ok: false, error: e };
+      }
+    }
+    await flush();
+    return out;
+  }
+
+  private processDecoded(message: MlsMessage): GroupEvent {
     const got = processMessage(this.current, message);
     switch (got.kind) {
       case 'application': {

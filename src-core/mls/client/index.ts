@@ -9,6 +9,7 @@ export { Group } from './group.js';
 export type { GroupCommitOptions, KeyPackageInput, UpdateOptions } from './group.js';
 export { PendingCommit } from './events.js';
 export type { GroupEvent, GroupMember, OutgoingCommit, OutgoingProposal } from './events.js';
+export type { BatchOutcome } from './group.js';
 export { MAX_BATCH } from './keyPackageStore.js';
 export type {
   KeyPackageBatch,

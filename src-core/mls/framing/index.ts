@@ -12,3 +12,4 @@ export * from './transcriptHash.js';
 export * from './unprotect.js';
 export { constantTimeEqual } from './mac.js';
 export { checkHeader, checkSenderContent, checkWireFormatContent } from './rules.js';
+export * from './unprotectBatch.js';

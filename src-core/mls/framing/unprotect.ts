@@ -1,4 +1,5 @@
 import { CryptoError } from '../../crypto/errors.js';
+import type { CipherSuite } from '../../crypto/types.js';
 import { MlsError } from '../errors.js';
 import type { AuthenticatedContent } from './authenticatedContent.js';
 import { verifyFramedContentSignature } from './authenticatedContent.js';
@@ -17,6 +18,7 @@ import type { PublicMessage } from './publicMessage.js';
 import { verifyMembershipTag } from './publicMessage.js';
 import type { Sender } from './sender.js';
 import { memberSender } from './sender.js';
+import type { SenderData } from './senderData.js';
 import { decryptSenderData } from './senderData.js';
 
 /**
@@ -28,7 +30,7 @@ import { decryptSenderData } from './senderData.js';
  */
 export type SignatureKeyLookup = (sender: Sender, content: FramedContent) => Uint8Array | undefined;
 
-function verifySignature(
+export function verifySignature(
   state: EpochFramingState,
   authenticated: AuthenticatedContent,
   lookup: SignatureKeyLookup,
@@ -108,42 +110,48 @@ export function unprotectPrivateMessage<T>(
     kind,
     senderData.generation,
     (key, nonce) => {
-      const guardedNonce = applyReuseGuard(nonce, senderData.reuseGuard);
-      let plaintext: Uint8Array;
-      try {
-        plaintext = suite.aead.open(
-          key,
-          guardedNonce,
-          privateContentAAD(message),
-          message.ciphertext,
-        );
-      } catch (e) {
-        if (!(e instanceof CryptoError)) throw e;
-        throw new MlsError('decryption_failed', 'content does not decrypt', { cause: e });
-      } finally {
-        guardedNonce.fill(0);
-      }
-      try {
-        const { body, auth } = decodePrivateMessageContent(plaintext, message.contentType);
-        const content: FramedContent = {
-          groupId: message.groupId,
-          epoch: message.epoch,
-          sender: memberSender(senderData.leafIndex),
-          authenticatedData: message.authenticatedData,
-          ...body,
-        };
-        const authenticated: AuthenticatedContent = {
-          wireFormat: WireFormat.privateMessage,
-          content,
-          auth,
-        };
-        verifySignature(state, authenticated, lookup);
-        return accept === undefined ? authenticated : accept(authenticated);
-      } finally {
-        plaintext.fill(0);
-      }
+      const authenticated = openPrivateContent(suite, message, senderData, key, nonce);
+      verifySignature(state, authenticated, lookup);
+      return accept === undefined ? authenticated : accept(authenticated);
     },
   );
+}
+
+/**
+ * Decrypts a PrivateMessage's content with its secret-tree key and nonce and frames it as the
+ * AuthenticatedContent its signature covers (signature not yet checked). Throws
+ * MlsError('decryption_failed'), ('decode_failed') or ('invalid_padding').
+ */
+export function openPrivateContent(
+  suite: CipherSuite,
+  message: PrivateMessage,
+  senderData: SenderData,
+  key: Uint8Array,
+  nonce: Uint8Array,
+): AuthenticatedContent {
+  const guardedNonce = applyReuseGuard(nonce, senderData.reuseGuard);
+  let plaintext: Uint8Array;
+  try {
+    plaintext = suite.aead.open(key, guardedNonce, privateContentAAD(message), message.ciphertext);
+  } catch (e) {
+    if (!(e instanceof CryptoError)) throw e;
+    throw new MlsError('decryption_failed', 'content does not decrypt', { cause: e });
+  } finally {
+    guardedNonce.fill(0);
+  }
+  try {
+    const { body, auth } = decodePrivateMessageContent(plaintext, message.contentType);
+    const content: FramedContent = {
+      groupId: message.groupId,
+      epoch: message.epoch,
+      sender: memberSender(senderData.leafIndex),
+      authenticatedData: message.authenticatedData,
+      ...body,
+    };
+    return { wireFormat: WireFormat.privateMessage, content, auth };
+  } finally {
+    plaintext.fill(0);
+  }
 }
 
 /** Unprotects a PublicMessage or PrivateMessage; other wire formats carry no framed content. */

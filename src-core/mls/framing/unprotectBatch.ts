@@ -1,0 +1,187 @@
+/**
+ * Receiving many PrivateMessages at once (a catch-up after being offline, a burst): the same
+ * checks and the same outcome as `unprotectPrivateMessage` on each message in order, with the
+ * signature checks, which dominate the cost, spread over worker threads.
+ *
+ * Three passes. (1) On the calling thread, without touching any state: sender data, the content
+ * keys (`SecretTree.peekKeys`, one walk per ratchet), decryption, decoding and the signed bytes;
+ * each chunk of signatures goes to the verifier as soon as it is ready, so the workers verify
+ * while this thread decrypts. (2) Await the verdicts. (3) Synchronously, message by message in
+ * order, `withKey` consumes the key only for a message that decrypted, decoded and verified and
+ * that `accept` took: the commit-on-success rule holds for each message exactly as one by one,
+ * since a key and its plaintext do not depend on the order in which keys are consumed. A message
+ * whose key was not peeked (it cannot be, short of the tree changing during pass 2) is decrypted
+ * and verified in pass 3 on the spot.
+ */
+import { createBatchVerifier } from '../../crypto/batchVerify.js';
+import type { BatchVerifier, SignatureCheck } from '../../crypto/batchVerify.js';
+import { mlsLabel, signContentCodec } from '../../crypto/labels.js';
+import { encode } from '../../codec/index.js';
+import type { SignatureScheme } from '../../crypto/types.js';
+import { MlsError } from '../errors.js';
+import type { KeyNonce, KeyRequest, RatchetKind } from '../secretTree.js';
+import type { AuthenticatedContent } from './authenticatedContent.js';
+import { FRAMED_CONTENT_SIGN_LABEL, framedContentTBS } from './authenticatedContent.js';
+import { ContentType, framedContentTBSCodec } from './framedContent.js';
+import type { PrivateMessage } from './privateMessage.js';
+import type { EpochFramingState } from './rules.js';
+import { checkHeader } from './rules.js';
+import type { SenderData } from './senderData.js';
+import { decryptSenderData } from './senderData.js';
+import type { SignatureKeyLookup } from './unprotect.js';
+import { openPrivateContent, verifySignature } from './unprotect.js';
+
+/** One message's outcome: what `accept` returned, or the MlsError that rejected it. */
+export type UnprotectResult<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: MlsError };
+
+export interface UnprotectBatchOptions {
+  /** Verifier for the suite's signature scheme; default: one shared per scheme (see below). */
+  readonly verifier?: BatchVerifier;
+}
+
+/** Signatures per verifier call: small enough that workers start while pass 1 goes on. */
+const CHUNK = 64;
+const SIGN_LABEL = mlsLabel(FRAMED_CONTENT_SIGN_LABEL);
+
+// One worker pool per scheme for the process: workers are spawned on first use and unref'd when
+// idle, so a shared pool keeps no process alive and costs nothing while unused.
+const sharedVerifiers = new WeakMap<SignatureScheme, BatchVerifier>();
+
+function sharedVerifier(scheme: SignatureScheme): BatchVerifier {
+  let v = sharedVerifiers.get(scheme);
+  if (v === undefined) {
+    v = createBatchVerifier(scheme);
+    sharedVerifiers.set(scheme, v);
+  }
+  return v;
+}
+
+interface Staged {
+  readonly senderData: SenderData;
+  readonly kind: RatchetKind;
+  /** Decrypted content, or why it failed before its signature (pass 1). */
+  opened?: AuthenticatedContent;
+  failed?: MlsError;
+  /** Index of its signature among the verdicts. */
+  check?: number;
+}
+
+/**
+ * Unprotects `messages` of one epoch as `unprotectPrivateMessage(state, m, lookup, accept)` would
+ * in order, returning one result per message. `accept` runs on each verified content before its
+ * key is consumed; throwing an MlsError from it rejects that message and consumes nothing. Any
+ * other exception propagates at once: the messages before it are then processed, the rest not.
+ */
+export async function unprotectPrivateMessages<T>(
+  state: EpochFramingState,
+  messages: readonly PrivateMessage[],
+  lookup: SignatureKeyLookup,
+  accept: (authenticated: AuthenticatedContent) => T,
+  options: UnprotectBatchOptions = {},
+): Promise<UnprotectResult<T>[]> {
+  const { suite } = state;
+  const verifier = options.verifier ?? sharedVerifier(suite.signature);
+  const results = new Array<UnprotectResult<T> | undefined>(messages.length);
+
+  // Pass 1: sender data and keys, then decryption and the signed bytes; no state changes.
+  const staged = new Array<Staged | undefined>(messages.length);
+  const requests: KeyRequest[] = [];
+  const requestOf: number[] = [];
+  messages.forEach((m, i) => {
+    try {
+      checkHeader(state, m.groupId, m.epoch);
+      const senderData = decryptSenderData(
+        suite,
+        state.senderDataSecret,
+        m.ciphertext,
+        m,
+        m.encryptedSenderData,
+      );
+      const kind = m.contentType === ContentType.application ? 'application' : 'handshake';
+      staged[i] = { senderData, kind };
+      requests.push({ leaf: senderData.leafIndex, kind, generation: senderData.generation });
+      requestOf.push(i);
+    } catch (e) {
+      if (!(e instanceof MlsError)) throw e;
+      results[i] = { ok: false, error: e };
+    }
+  });
+  let keys: (KeyNonce | undefined)[] = [];
+  try {
+    keys = state.secretTree.peekKeys(requests);
+  } catch (e) {
+    // A destroyed tree: pass 3 gets the same error from withKey for each message.
+    if (!(e instanceof MlsError)) throw e;
+  }
+  const verdicts: Promise<boolean[]>[] = [];
+  let pending: SignatureCheck[] = [];
+  let checks = 0;
+  try {
+    requestOf.forEach((i, r) => {
+      const kn = keys[r];
+      if (kn === undefined) return;
+      const s = staged[i]!;
+      try {
+        const opened = openPrivateContent(suite, messages[i]!, s.senderData, kn.key, kn.nonce);
+        const publicKey = lookup(opened.content.sender, opened.content);
+        if (publicKey === undefined) {
+          throw new MlsError('invalid_sender', 'no signature key for the sender');
+        }
+        const tbs = encode(
+          framedContentTBSCodec,
+          framedContentTBS(opened.wireFormat, opened.content, state.groupContext),
+        );
+        pending.push({
+          publicKey,
+          message: encode(signContentCodec, { label: SIGN_LABEL, content: tbs }),
+          signature: opened.auth.signature,
+        });
+        s.opened = opened;
+        s.check = checks++;
+        if (pending.length === CHUNK) {
+          verdicts.push(verifier.verify(pending));
+          pending = [];
+        }
+      } catch (e) {
+        if (!(e instanceof MlsError)) throw e;
+        s.failed = e;
+      }
+    });
+  } finally {
+    for (const kn of keys) {
+      kn?.key.fill(0);
+      kn?.nonce.fill(0);
+    }
+  }
+  if (pending.length > 0) verdicts.push(verifier.verify(pending));
+
+  // Pass 2: the verdicts, in the order the checks were made.
+  const verified = (await Promise.all(verdicts)).flat();
+
+  // Pass 3: consume keys in message order, only for what verified and was accepted.
+  for (let i = 0; i < messages.length; i++) {
+    const s = staged[i];
+    if (s === undefined) continue;
+    const { leafIndex, generation } = s.senderData;
+    try {
+      const value = state.secretTree.withKey(leafIndex, s.kind, generation, (key, nonce) => {
+        if (s.failed !== undefined) throw s.failed;
+        if (s.opened === undefined) {
+          const opened = openPrivateContent(suite, messages[i]!, s.senderData, key, nonce);
+          verifySignature(state, opened, lookup);
+          return accept(opened);
+        }
+        if (verified[s.check!] !== true) {
+          throw new MlsError('invalid_signature', 'content signature does not verify');
+        }
+        return accept(s.opened);
+      });
+      results[i] = { ok: true, value };
+    } catch (e) {
+      if (!(e instanceof MlsError)) throw e;
+      results[i] = { ok: false, error: e };
+    }
+  }
+  return results as UnprotectResult<T>[];
+}
