@@ -4,6 +4,7 @@ export type { StoreErrorCode } from './errors.js';
 export { Store, openStore } from './store.js';
 export type { OpenStoreOptions } from './store.js';
 export { Transaction } from './transaction.js';
+export type { CommitOptions } from './transaction.js';
 export {
   DEFAULT_SCRYPT_LOG_N,
   passphraseKeySource,

@@ -31,6 +31,7 @@ import { migrationPath } from './migrations.js';
 import { Namespace } from './namespace.js';
 import { OrderedLog } from './orderedLog.js';
 import { Transaction } from './transaction.js';
+import type { CommitOptions } from './transaction.js';
 
 type Level = ClassicLevel<Uint8Array, Uint8Array>;
 
@@ -99,7 +100,7 @@ export class Store implements StoreCore {
   }
 
   /** Runs `fn` with a new transaction and commits it (aborts it if `fn` throws). */
-  async write<T>(fn: (tx: Transaction) => T | Promise<T>): Promise<T> {
+  async write<T>(fn: (tx: Transaction) => T | Promise<T>, options: CommitOptions = {}): Promise<T> {
     const tx = this.transaction();
     let result: T;
     try {
@@ -108,7 +109,7 @@ export class Store implements StoreCore {
       tx.abort();
       throw e;
     }
-    await tx.commit();
+    await tx.commit(options);
     return result;
   }
 
@@ -171,7 +172,7 @@ export class Store implements StoreCore {
     const keys = this.live();
     const bytes = encodeHeader(keys.header, body);
     try {
-      await this.db.put(HEADER_KEY, bytes);
+      await this.db.put(HEADER_KEY, bytes, { sync: true });
     } catch (e) {
       throw mapLevelError(e, 'header write');
     }
@@ -300,7 +301,7 @@ export class Store implements StoreCore {
     };
     const bytes = encodeHeader(keys.header, body);
     try {
-      await db.put(HEADER_KEY, bytes);
+      await db.put(HEADER_KEY, bytes, { sync: true });
     } catch (e) {
       wipeDatabaseKeys(keys);
       databaseKey.fill(0);

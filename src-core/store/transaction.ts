@@ -24,6 +24,10 @@ function mapKey(key: Uint8Array): string {
   return Buffer.from(key.buffer, key.byteOffset, key.length).toString('latin1');
 }
 
+export interface CommitOptions {
+  readonly sync?: boolean;
+}
+
 export class Transaction {
   private readonly ops = new Map<string, Op>();
   private readonly committed: (() => void)[] = [];
@@ -82,13 +86,20 @@ export class Transaction {
     this.failed.push(fn);
   }
 
-  async commit(): Promise<void> {
+  /**
+   * Writes the batch. `sync` (default true) waits for the OS to put it on the disk: a state
+   * must be durable before anything derived from it leaves the process (a message encrypted
+   * under a ratchet generation, a commit), or a power cut could roll the state back and the
+   * same key and nonce be used twice. `sync: false` is for bulk work that can be redone
+   * (imports, migrations of caches); a crash of the process alone loses nothing either way.
+   */
+  async commit(options: CommitOptions = {}): Promise<void> {
     this.check();
     this.state = 'committing';
     // The ops stay (ciphertext only) so that size and bytes still describe what was written.
     const batch = [...this.ops.values()];
     try {
-      if (batch.length > 0) await this.target.db.batch(batch);
+      if (batch.length > 0) await this.target.db.batch(batch, { sync: options.sync ?? true });
     } catch (e) {
       this.state = 'done';
       for (const fn of this.failed) fn();

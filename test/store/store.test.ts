@@ -46,7 +46,7 @@ describe('store: open, unlock, round trip', () => {
     const contacts = store.namespace('contacts');
     const log = await store.log('group-a');
     const chunk = text('chunk of an attachment');
-    let hash = new Uint8Array();
+    let hash: Uint8Array = new Uint8Array();
     await store.write((tx) => {
       contacts.put(tx, 'alice', text('Alice'));
       contacts.put(tx, 'bob', text('Bob'));
