@@ -50,7 +50,6 @@ import {
   findDevice,
   identityRecordCodec,
   nextIdentityRecord,
-  requireNewer,
   verifyIdentityRecord,
 } from './identityRecord.js';
 import type { DeviceKeyPair, UserKeyPair } from './keys.js';
@@ -421,7 +420,6 @@ export function grantLink(request: LinkGrantRequest): { grant: Uint8Array; pendi
     addDevices: [cert],
     issuedAt: request.now,
   });
-  requireNewer(record, request.currentRecord);
   const offerHash = sha256(request.offerBytes);
   const keys = linkKeys(offer.linkSecret, offerHash);
   try {
