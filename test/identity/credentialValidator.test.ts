@@ -1,5 +1,6 @@
 // The credential validator: each rule with its typed outcome (checkCredential), then the same
 // rules enforced by real MLS groups through GroupConfig.validateCredential.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Credential } from '../../src-core/mls/credential.js';
 import { CredentialType } from '../../src-core/mls/credential.js';
@@ -215,6 +216,22 @@ describe('checkCredential: one typed outcome per rule', () => {
       },
     };
     expect(outcome(good, addCtx, { records: broken })).toBe('malformed');
+  });
+
+  it('never throws and never accepts a mutated credential', () => {
+    const good = leafFor(alice, laptop);
+    const bytes = encodeParleyIdentity(good.identity);
+    const v = validator();
+    fc.assert(
+      fc.property(fc.nat(), fc.integer({ min: 1, max: 255 }), (at, x) => {
+        const mutated = Uint8Array.from(bytes);
+        mutated[at % mutated.length]! ^= x;
+        const credential = { credentialType: CredentialType.basic, identity: mutated } as const;
+        const r = v.checkCredential(credential, good.key.publicKey, { context: addCtx });
+        expect(r.ok).toBe(false);
+      }),
+      { numRuns: 1_000 },
+    );
   });
 
   it('leavesToRemove names revoked, unlisted, expired and unverifiable members', () => {
