@@ -6,40 +6,23 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blobHash, openStore, rawKeySource } from '../../src-core/store/index.js';
+import type { Bundle } from './fixtureBundle.js';
+import { bundleFixture } from './fixtureBundle.js';
 import { removeTempDirs, tempDir } from './storeHarness.js';
 
 const BATCH_ENTRIES = 600;
 const KILLS = 15;
 
-let bundleDir = '';
-let bundle = '';
+let writer: Bundle | undefined;
 
 beforeAll(async () => {
-  // Bundled once so each child starts in plain node in ~100 ms; placed under node_modules so
-  // that classic-level (external, native) resolves.
-  const cache = join(process.cwd(), 'node_modules', '.cache');
-  await mkdir(cache, { recursive: true });
-  bundleDir = await mkdtemp(join(cache, 'parley-crash-'));
-  bundle = join(bundleDir, 'crashWriter.mjs');
-  await build({
-    entryPoints: [join(process.cwd(), 'test/store/fixtures/crashWriter.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: bundle,
-    external: ['classic-level'],
-    logLevel: 'silent',
-  });
+  writer = await bundleFixture('crashWriter');
 });
 
 afterAll(async () => {
-  await rm(bundleDir, { recursive: true, force: true });
+  await writer?.remove();
   await removeTempDirs();
 });
 
@@ -50,7 +33,7 @@ interface Run {
 /** Kills the writer a random time after it is ready, or (afterFirst) after its first commit. */
 function runAndKill(path: string, first: number, key: Buffer, afterFirst: boolean): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bundle, path, String(first)], {
+    const child = spawn(process.execPath, [writer!.file, path, String(first)], {
       env: { ...process.env, PARLEY_TEST_KEY: key.toString('hex') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
