@@ -203,6 +203,14 @@ export interface CiphertextLogOptions {
   readonly now?: () => number;
 }
 
+export interface AppendOptions {
+  /**
+   * The entries' `messageId`s were just checked against their bytes and the bytes are the
+   * caller's fresh copies (a sync page it decoded): the log neither hashes nor copies them again.
+   */
+  readonly verifiedAndOwned?: boolean;
+}
+
 export type AppendOutcome = 'added' | 'duplicate' | 'conflict' | 'replaced';
 
 /**
@@ -400,7 +408,8 @@ export class CiphertextLog {
    */
   async appendBatch(
     groupId: Uint8Array,
-    entries: readonly NewLogEntry[],
+    entries: readonly (NewLogEntry & { readonly messageId?: Uint8Array })[],
+    options: AppendOptions = {},
   ): Promise<AppendOutcome[]> {
     for (const e of entries) checkEntry(e);
     const g = this.#group(groupId, true);
@@ -408,7 +417,8 @@ export class CiphertextLog {
     const ops: LogStoreOp[] = [];
     const outcomes: AppendOutcome[] = [];
     for (const n of entries) {
-      const messageId = messageIdOf(n.message);
+      const owned = options.verifiedAndOwned === true && n.messageId !== undefined;
+      const messageId = owned ? n.messageId! : messageIdOf(n.message);
       const held = g.byId.get(hexOf(messageId));
       if (held !== undefined) {
         if (
@@ -445,8 +455,8 @@ export class CiphertextLog {
       const e: LogEntry = {
         kind: n.kind,
         epoch: n.epoch,
-        message: n.message.slice(),
-        orderingRecord: n.orderingRecord?.slice(),
+        message: owned ? n.message : n.message.slice(),
+        orderingRecord: owned ? n.orderingRecord : n.orderingRecord?.slice(),
         messageId,
         seq: g.nextSeq,
         receivedAt: now,

@@ -11,6 +11,7 @@
  */
 import type { Codec } from '../codec/index.js';
 import {
+  Reader,
   bool,
   constant,
   decode,
@@ -18,6 +19,7 @@ import {
   fixedBytes,
   opaque,
   optional,
+  readVarint,
   struct,
   uint32,
   uint64,
@@ -322,16 +324,52 @@ const CONTENT_OF: Record<EntryKind, number> = {
   [Kind.commit]: 3,
 };
 
+function sameBytesAt(buf: Uint8Array, at: number, len: number, want: Uint8Array): boolean {
+  if (len !== want.byteLength) return false;
+  for (let i = 0; i < len; i++) if (buf[at + i] !== want[i]) return false;
+  return true;
+}
+
+/**
+ * A PrivateMessage's clear header and the shape of the rest (RFC 9420 §6.3), read in place: a
+ * catch-up checks thousands of them, and a full decode would copy every ciphertext once more.
+ */
+function checkPrivateMessage(bytes: Uint8Array, item: SyncItem, groupId: Uint8Array): void {
+  const r = new Reader(bytes, 4);
+  const idLen = readVarint(r);
+  const idAt = r.offset;
+  r.sub(idLen);
+  const epoch = r.uint64();
+  const contentType = r.uint8();
+  for (let i = 0; i < 3; i++) r.sub(readVarint(r)); // authenticated_data, sender data, ciphertext
+  r.expectEnd();
+  if (!sameBytesAt(bytes, idAt, idLen, groupId)) {
+    throw new DeliveryError('sync_wrong_group', 'an item belongs to another group');
+  }
+  if (epoch !== item.epoch || contentType !== CONTENT_OF[item.kind]) {
+    throw new DeliveryError('sync_bad_message', 'an item is not what its header says');
+  }
+}
+
 /** The MLS header must say what the item claims: group, epoch, content type. */
 function checkMlsHeader(item: SyncItem, groupId: Uint8Array): void {
+  const bytes = item.message;
   let header: { groupId: Uint8Array; epoch: bigint; contentType: number };
   try {
-    const m = decodeMlsMessage(item.message);
-    if (m.wireFormat === WireFormat.privateMessage) header = m.privateMessage;
-    else if (m.wireFormat === WireFormat.publicMessage) {
-      const c = m.publicMessage.content;
-      header = { groupId: c.groupId, epoch: c.epoch, contentType: c.contentType };
-    } else throw new DeliveryError('sync_bad_message', 'not a group message');
+    if (bytes.byteLength < 4 || bytes[0] !== 0 || bytes[1] !== 1) {
+      throw new DeliveryError('sync_bad_message', 'not an MLS 1.0 message');
+    }
+    const wireFormat = (bytes[2]! << 8) | bytes[3]!;
+    if (wireFormat === WireFormat.privateMessage) {
+      checkPrivateMessage(bytes, item, groupId);
+      return;
+    }
+    const m = decodeMlsMessage(bytes);
+    if (m.wireFormat !== WireFormat.publicMessage) {
+      throw new DeliveryError('sync_bad_message', 'not a group message');
+    }
+    const c = m.publicMessage.content;
+    header = { groupId: c.groupId, epoch: c.epoch, contentType: c.contentType };
   } catch (cause) {
     if (isDeliveryError(cause)) throw cause;
     throw new DeliveryError('sync_bad_message', 'an item is not an MLSMessage', { cause });
@@ -520,7 +558,8 @@ export class SyncClient {
           if (res.head !== undefined && res.head.highestEpoch > target) {
             target = res.head.highestEpoch;
           }
-          const outcomes = await log.appendBatch(groupId, res.items);
+          // checkPage verified every id against its bytes, and the items are our own decoding.
+          const outcomes = await log.appendBatch(groupId, res.items, { verifiedAndOwned: true });
           const fresh: SyncItem[] = [];
           outcomes.forEach((o, i) => {
             const item = res.items[i]!;

@@ -1,0 +1,170 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { CiphertextLog, MemoryLogStore, hexOf } from '../../src-core/delivery/ciphertextLog.js';
+import { DeliveryError } from '../../src-core/delivery/errors.js';
+import {
+  INLINE_BODY_BYTES,
+  Libp2pPorts,
+  PeerRefusedError,
+  SystemClock,
+  SystemRandom,
+} from '../../src-core/delivery/libp2pPorts.js';
+import type { ChannelMessage } from '../../src-core/delivery/ports.js';
+import { SyncClient, SyncServer } from '../../src-core/delivery/syncProtocol.js';
+import type { ParleyNode } from '../../src-core/net/index.js';
+import { startNodes, stopAll, waitFor } from '../net/helpers.js';
+import { applyTo, buildHistory } from './storeForwardFixture.js';
+
+const opened: Libp2pPorts[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((p) => p.close()));
+  await stopAll();
+});
+
+/** Three nodes on 127.0.0.1 (port 0), a linked to b, b to c, a to c, with ports over each. */
+async function three(): Promise<{ nodes: ParleyNode[]; ports: Libp2pPorts[] }> {
+  const nodes = await startNodes(3);
+  await nodes[0]!.dial(nodes[1]!.addresses()[0]!);
+  await nodes[1]!.dial(nodes[2]!.addresses()[0]!);
+  await nodes[0]!.dial(nodes[2]!.addresses()[0]!);
+  const ports = nodes.map((n) => new Libp2pPorts(n));
+  opened.push(...ports);
+  return { nodes, ports };
+}
+
+const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+describe('DeliveryPorts over libp2p', () => {
+  it('channels: publish reaches every subscriber, once per local handler; unsubscribe leaves', async () => {
+    const { nodes, ports } = await three();
+    const [a, b, c] = ports as [Libp2pPorts, Libp2pPorts, Libp2pPorts];
+    const ch = 'parley/test/channel';
+    const got: Record<string, ChannelMessage[]> = { b1: [], b2: [], c: [] };
+    b.channels.subscribe(ch, (m) => got.b1!.push(m));
+    const offB2 = b.channels.subscribe(ch, (m) => got.b2!.push(m));
+    c.channels.subscribe(ch, (m) => got.c!.push(m));
+    a.channels.subscribe(ch, () => undefined);
+    await waitFor(() => a.channels.subscribers(ch).length === 2, 'a to see both subscribers');
+    await a.channels.publish(ch, bytes('one'));
+    await waitFor(
+      () => got.b1!.length === 1 && got.b2!.length === 1 && got.c!.length === 1,
+      'delivery',
+    );
+    expect(got.c![0]).toMatchObject({ channel: ch, data: bytes('one') });
+    expect([nodes[0]!.peerId, nodes[1]!.peerId]).toContain(got.c![0]!.receivedFrom);
+    // The same bytes again are one message on the network: no error, no second delivery.
+    await a.channels.publish(ch, bytes('one'));
+    offB2();
+    await a.channels.publish(ch, bytes('two'));
+    await waitFor(() => got.b1!.length === 2 && got.c!.length === 2, 'second message');
+    expect(got.b2).toHaveLength(1);
+    await expect(a.channels.publish(ch, new Uint8Array(300 * 1024))).rejects.toMatchObject({
+      code: 'invalid_argument',
+    });
+  });
+
+  it('requests: small and streamed bodies both ways, refusals with their code, unknown protocols', async () => {
+    const { nodes, ports } = await three();
+    const [a, b] = ports as [Libp2pPorts, Libp2pPorts];
+    b.requests.handle('echo', (body, from) => {
+      if (body.byteLength === 1) throw new DeliveryError('not_member', 'no');
+      if (body.byteLength === 2) throw new Error('a bug with a secret in its message');
+      const out = new Uint8Array(body.byteLength + 1);
+      out.set(body);
+      out[body.byteLength] = from === nodes[0]!.peerId ? 1 : 0;
+      return Promise.resolve(out);
+    });
+    expect(() => b.requests.handle('echo', () => Promise.resolve(new Uint8Array()))).toThrow(
+      DeliveryError,
+    );
+    await b.ready();
+    const small = await a.requests.request(b.self, 'echo', bytes('hello'));
+    expect(small).toEqual(new Uint8Array([...bytes('hello'), 1]));
+    const big = new Uint8Array(3 * INLINE_BODY_BYTES + 17);
+    for (let i = 0; i < big.length; i += 97) big[i] = i & 0xff;
+    const echoed = await a.requests.request(b.self, 'echo', big);
+    expect(echoed.byteLength).toBe(big.byteLength + 1);
+    expect(hexOf(echoed.subarray(0, big.byteLength))).toBe(hexOf(big));
+    const refused = await a.requests
+      .request(b.self, 'echo', new Uint8Array(1))
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(PeerRefusedError);
+    expect((refused as PeerRefusedError).remoteCode).toBe('not_member');
+    const internal = await a.requests
+      .request(b.self, 'echo', new Uint8Array(2))
+      .catch((e: unknown) => e);
+    expect((internal as PeerRefusedError).remoteCode).toBe('internal');
+    expect((internal as Error).message).not.toContain('secret');
+    await expect(a.requests.request(b.self, 'nothing', bytes('x'))).rejects.toMatchObject({
+      code: 'peer_unreachable',
+    });
+  });
+
+  it('a handler that never answers gives peer_timeout; an abort stops a request', async () => {
+    const { ports } = await three();
+    const [a, b] = ports as [Libp2pPorts, Libp2pPorts];
+    b.requests.handle('slow', () => new Promise<Uint8Array>(() => undefined));
+    await b.ready();
+    await expect(
+      a.requests.request(b.self, 'slow', bytes('x'), { timeoutMs: 300 }),
+    ).rejects.toMatchObject({
+      code: 'peer_timeout',
+    });
+    const ctl = new AbortController();
+    const pending = a.requests.request(b.self, 'slow', bytes('y'), { signal: ctl.signal });
+    ctl.abort(new Error('user gave up'));
+    await expect(pending).rejects.toThrow('user gave up');
+  });
+
+  it('an offline member catches up 10,000 real MLS messages from peers over libp2p', async () => {
+    const h = buildHistory(10, 1000);
+    const { nodes, ports } = await three();
+    const [a, b, c] = ports as [Libp2pPorts, Libp2pPorts, Libp2pPorts];
+    // a serves the full log; b serves nothing (not a member of its view); c was offline.
+    const aliceLog = await CiphertextLog.open(new MemoryLogStore());
+    await aliceLog.appendBatch(h.groupId, h.entries);
+    new SyncServer({ log: aliceLog, requests: a.requests, authorize: (from) => from === c.self });
+    new SyncServer({ log: aliceLog, requests: b.requests, authorize: () => false });
+    await Promise.all([a.ready(), b.ready()]);
+    const bobLog = await CiphertextLog.open(new MemoryLogStore());
+    const client = new SyncClient({ log: bobLog, requests: c.requests });
+    // c comes online: it dials the members it knows.
+    await nodes[2]!.dial(nodes[0]!.addresses()[0]!);
+    await nodes[2]!.dial(nodes[1]!.addresses()[0]!);
+    const [head] = await client.heads(a.self, [h.groupId]);
+    expect(head!.highestEpoch).toBe(h.alice.epoch);
+    const read: string[] = [];
+    const result = await client.catchUp(h.groupId, h.startEpoch, [b.self, a.self], {
+      targetEpoch: head!.highestEpoch,
+      deliver: applyTo(h.bob, read),
+    });
+    expect(result.peers[0]).toMatchObject({ peer: b.self, error: 'peer_refused' });
+    expect(result.complete).toBe(true);
+    expect(read).toEqual(h.texts);
+    expect(hexOf(h.bob.epochAuthenticator())).toBe(hexOf(h.alice.epochAuthenticator()));
+  }, 60_000);
+});
+
+describe('system clock and randomness', () => {
+  it('timers fire once in order, cleared ones never', async () => {
+    const clock = new SystemClock();
+    const fired: string[] = [];
+    const t0 = clock.now();
+    clock.setTimer(30, () => fired.push('late'));
+    const cleared = clock.setTimer(5, () => fired.push('cleared'));
+    clock.setTimer(1, () => fired.push('early'));
+    clock.clearTimer(cleared);
+    await waitFor(() => fired.length === 2, 'timers');
+    expect(fired).toEqual(['early', 'late']);
+    expect(clock.now()).toBeGreaterThanOrEqual(t0 + 30);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('random numbers lie in [0, 1) and are not constant', () => {
+    const r = new SystemRandom();
+    const xs = Array.from({ length: 2000 }, () => r.next());
+    expect(xs.every((x) => x >= 0 && x < 1)).toBe(true);
+    expect(new Set(xs).size).toBe(xs.length);
+    const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
+    expect(Math.abs(mean - 0.5)).toBeLessThan(0.05); // 2000 draws: sd of the mean ~0.0065
+  });
+});
