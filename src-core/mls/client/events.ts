@@ -3,6 +3,7 @@
  * commits that stay staged until the caller merges or discards them.
  */
 import type { Credential } from '../credential.js';
+import type { Extension } from '../extension.js';
 import type { Sender } from '../framing/sender.js';
 import type { StagedCommit } from '../group/stagedCommit.js';
 import type { CustomProposal, Proposal, ReInit } from '../proposal.js';
@@ -66,6 +67,25 @@ export class PendingCommit {
 
   get customProposals(): readonly CustomProposal[] {
     return this.staged.customProposals;
+  }
+
+  /** The new epoch's GroupContext extensions (changed by a GroupContextExtensions proposal). */
+  get groupContextExtensions(): readonly Extension[] {
+    return this.staged.extensions;
+  }
+
+  /** Leaves in the new epoch's tree. */
+  get leafCountAfter(): number {
+    return this.staged.tree.leafCount;
+  }
+
+  /** The member at `leafIndex` in the new epoch's tree (undefined for a blank leaf). */
+  memberAfter(leafIndex: LeafIndex): GroupMember | undefined {
+    if (leafIndex >= this.staged.tree.leafCount) return undefined;
+    const leaf = this.staged.tree.leafNode(leafIndex);
+    return leaf === undefined
+      ? undefined
+      : { leafIndex, credential: leaf.credential, signatureKey: leaf.signatureKey };
   }
 
   /** The new epoch's authenticator (§8.7), for an out-of-band check before merging. */
