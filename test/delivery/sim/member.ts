@@ -1,0 +1,468 @@
+/**
+ * One simulated person: an MLS client (its keys survive crashes, as the identity store would keep
+ * them), and per incarnation a GroupSession on the simulated ports, with the store-and-forward
+ * pieces beside it: a ciphertext log fed from the channel and from our own publications, a sync
+ * server answering peers, and a sync client that catches up when the session says it is behind,
+ * when it restarts, and every `syncEveryMs` while it runs.
+ *
+ * What a crash keeps (the "disk"): the MLS group state as last persisted (after every epoch change,
+ * message read and publication, as an app must, or a restart would reuse ratchet generations), and
+ * the ciphertext log's store. What it loses: the session (its outbox, fork window, election state)
+ * and every timer. A restart builds a new GroupSession over the decoded group state.
+ */
+import { cipherSuite } from '../../../src-core/crypto/index.js';
+import type { CipherSuite } from '../../../src-core/crypto/types.js';
+import {
+  CiphertextLog,
+  EntryKind,
+  MemoryLogStore,
+  messageIdOf,
+} from '../../../src-core/delivery/ciphertextLog.js';
+import type { GroupEnvelope } from '../../../src-core/delivery/envelope.js';
+import {
+  EnvelopeKind,
+  decodeEnvelope,
+  encodeEnvelope,
+} from '../../../src-core/delivery/envelope.js';
+import { GroupSession } from '../../../src-core/delivery/groupSession.js';
+import type { GroupSessionTiming } from '../../../src-core/delivery/groupSession.js';
+import {
+  commitHash,
+  decodeOrderingRecord,
+  encodeOrderingRecord,
+} from '../../../src-core/delivery/orderingRecord.js';
+import type { ChannelPort, DeliveryPorts } from '../../../src-core/delivery/ports.js';
+import type { MessageId } from '../../../src-core/delivery/sessionEvents.js';
+import { SyncClient, SyncServer } from '../../../src-core/delivery/syncProtocol.js';
+import type { SyncItem } from '../../../src-core/delivery/syncProtocol.js';
+import { CredentialType } from '../../../src-core/mls/credential.js';
+import type {
+  Group,
+  GroupMember,
+  KeyPackageInput,
+  PublishedKeyPackage,
+} from '../../../src-core/mls/client/index.js';
+import { Group as GroupHandle, MlsClient } from '../../../src-core/mls/client/index.js';
+import { decodeGroupState, encodeGroupState } from '../../../src-core/mls/storage/index.js';
+import type { StateView } from './trace.js';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function hex(b: Uint8Array): string {
+  let s = '';
+  for (const x of b) s += x.toString(16).padStart(2, '0');
+  return s;
+}
+
+export function nameOf(m: GroupMember): string {
+  const c = m.credential;
+  return 'identity' in c ? decoder.decode(c.identity) : '?';
+}
+
+/** A state's view; a state that removed us has no epoch secrets, hence no authenticator. */
+export function viewOf(group: Group): StateView {
+  const state = group.state;
+  return {
+    epoch: group.epoch,
+    treeHash: hex(state.groupContext.treeHash),
+    epochAuthenticator: group.isActive ? hex(group.epochAuthenticator()) : 'none (removed)',
+    roster: group.members().map(nameOf).sort(),
+  };
+}
+
+/** What a member tells the runner, which turns it into the trace. */
+export interface MemberObserver {
+  merged(member: Member, commitHash: string, fromEpoch: bigint, after: StateView): void;
+  orderingSeen(member: Member, epoch: bigint, commitHash: string): void;
+  read(member: Member, data: Uint8Array, view: StateView): void;
+  notDelivered(member: Member, id: string): void;
+  membership(
+    member: Member,
+    removed: readonly string[],
+    added: readonly string[],
+    after: StateView,
+  ): void;
+  welcome(member: Member, welcome: Uint8Array, added: readonly string[]): void;
+  /** A callback of ours failed (a bug in the harness or the code under test). */
+  error(member: Member, what: string, error: unknown): void;
+}
+
+export interface MemberOptions {
+  readonly timing: Partial<GroupSessionTiming>;
+  readonly syncEveryMs: number;
+  /**
+   * How many epochs before the current one a catch-up starts at: messages of a past epoch that
+   * a partition kept from us are still readable while MLS keeps that epoch's receiver.
+   */
+  readonly syncBackEpochs: number;
+  readonly syncTimeoutMs: number;
+  /** Wraps the session's channel port (the self-tests plant faults here). */
+  readonly wrapChannels?: (member: string, channels: ChannelPort) => ChannelPort;
+  /** A fresh KeyPackage of a person, from the contacts' directory (re-adds after a fork). */
+  readonly directory: (name: string) => KeyPackageInput | undefined;
+}
+
+interface Incarnation {
+  readonly ports: DeliveryPorts;
+  readonly number: number;
+  session: GroupSession | undefined;
+  log: CiphertextLog | undefined;
+  server: SyncServer | undefined;
+  client: SyncClient | undefined;
+  /** Our messages by the session's id, for its `notDelivered` reports. */
+  readonly outbox: Map<MessageId, string>;
+  syncing: boolean;
+  /** Peers we could reach on the channel at the last look; a newcomer among them means a heal. */
+  reachable: Set<string>;
+  /** Records whose commit is not in the log yet, by commit hash. */
+  readonly pendingRecords: Map<string, Uint8Array>;
+  /** Commit message ids in the log by commit hash. */
+  readonly commitIds: Map<string, Uint8Array>;
+}
+
+export class Member {
+  readonly client: MlsClient;
+  readonly suite: CipherSuite;
+  /** One-time KeyPackages handed to contacts (the directory), not yet used. */
+  readonly keyPackages: PublishedKeyPackage[];
+  private persisted: Map<string, Uint8Array> | undefined;
+  private readonly logStore = new MemoryLogStore();
+  private inc: Incarnation | undefined;
+  private incarnations = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly observer: MemberObserver,
+    private readonly options: MemberOptions,
+    suite: CipherSuite = cipherSuite(1),
+  ) {
+    this.suite = suite;
+    this.client = new MlsClient({
+      suite,
+      credential: { credentialType: CredentialType.basic, identity: encoder.encode(name) },
+      signatureKeyPair: suite.generateSignatureKeyPair(),
+    });
+    this.keyPackages = [...this.client.createKeyPackages({ count: 3, lastResort: false }).oneTime];
+  }
+
+  get incarnation(): number {
+    return this.inc?.number ?? -1;
+  }
+
+  get session(): GroupSession | undefined {
+    return this.inc?.session;
+  }
+
+  /** The group as this member holds it now (undefined when down or not in it). */
+  view(): StateView | undefined {
+    const g = this.inc?.session?.group;
+    return g !== undefined && g.isActive ? viewOf(g) : undefined;
+  }
+
+  /** Next KeyPackage from the directory (a contact hands it out once). */
+  takeKeyPackage(): PublishedKeyPackage | undefined {
+    return this.keyPackages.shift();
+  }
+
+  /** Comes up (first start or restart) on fresh ports; resumes the persisted group if any. */
+  async up(ports: DeliveryPorts): Promise<void> {
+    const inc: Incarnation = {
+      ports,
+      number: this.incarnations++,
+      session: undefined,
+      log: undefined,
+      server: undefined,
+      client: undefined,
+      outbox: new Map(),
+      syncing: false,
+      reachable: new Set(),
+      pendingRecords: new Map(),
+      commitIds: new Map(),
+    };
+    this.inc = inc;
+    inc.log = await CiphertextLog.open(this.logStore, { now: () => ports.clock.now() });
+    if (this.inc !== inc) return; // crashed while opening
+    inc.server = new SyncServer({
+      log: inc.log,
+      requests: ports.requests,
+      authorize: (peer) => this.view()?.roster.includes(peer) === true,
+    });
+    inc.client = new SyncClient({
+      log: inc.log,
+      requests: ports.requests,
+      timeoutMs: this.options.syncTimeoutMs,
+      pageBytes: 64 * 1024,
+    });
+    if (this.persisted !== undefined) {
+      const state = decodeGroupState(this.persisted, { suite: this.suite });
+      const group = new GroupHandle(state);
+      if (group.isActive) this.attach(inc, group);
+    }
+    this.scheduleSync(inc);
+  }
+
+  /** Stops at once; only the persisted state and the log store remain. */
+  crash(): void {
+    this.inc = undefined;
+  }
+
+  /** Starts a session for a group we just created or joined. */
+  join(group: Group): void {
+    const inc = this.inc;
+    if (inc === undefined) throw new Error(`${this.name} is down`);
+    if (inc.session !== undefined) {
+      inc.session.destroy();
+      inc.session = undefined;
+    }
+    this.attach(inc, group);
+  }
+
+  /** Sends application data; returns false if we cannot (down, or not in the group). */
+  send(id: string): boolean {
+    const inc = this.inc;
+    const s = inc?.session;
+    if (inc === undefined || s === undefined || !s.isRunning) return false;
+    const localId = s.send(encoder.encode(id));
+    inc.outbox.set(localId, id);
+    return true;
+  }
+
+  private attach(inc: Incarnation, group: Group): void {
+    const channels = this.logged(
+      inc,
+      this.options.wrapChannels?.(this.name, inc.ports.channels) ?? inc.ports.channels,
+    );
+    const session = new GroupSession({
+      group,
+      ports: { clock: inc.ports.clock, channels },
+      timing: this.options.timing,
+      freshKeyPackage: (m) => this.options.directory(nameOf(m)),
+    });
+    inc.session = session;
+    const guard = (what: string, f: () => void): void => {
+      if (this.inc !== inc) return;
+      try {
+        f();
+      } catch (e) {
+        this.observer.error(this, what, e);
+      }
+    };
+    session.on('epoch', (e) =>
+      guard('epoch', () => {
+        // A commit always ends the epoch before the one it starts (also on a branch switch).
+        this.observer.merged(this, hex(e.commitHash), e.epoch - 1n, viewOf(session.group));
+        this.persist(session);
+      }),
+    );
+    session.on('membership', (e) =>
+      guard('membership', () =>
+        this.observer.membership(
+          this,
+          e.removed.map(nameOf),
+          e.added.map(nameOf),
+          viewOf(session.group),
+        ),
+      ),
+    );
+    session.on('message', (e) =>
+      guard('message', () => {
+        this.observer.read(this, e.data, viewOf(session.group));
+        this.persist(session);
+      }),
+    );
+    session.on('notDelivered', (e) =>
+      guard('notDelivered', () => {
+        const id = inc.outbox.get(e.id);
+        if (id !== undefined) this.observer.notDelivered(this, id);
+      }),
+    );
+    session.on('sendFailed', (e) =>
+      guard('sendFailed', () => {
+        const id = e.id === undefined ? undefined : inc.outbox.get(e.id);
+        if (id !== undefined) this.observer.notDelivered(this, id);
+      }),
+    );
+    session.on('welcome', (e) =>
+      guard('welcome', () => this.observer.welcome(this, e.welcome, e.added.map(nameOf))),
+    );
+    session.on('behind', () => guard('behind', () => this.catchUp(inc)));
+    session.on('published', (e) =>
+      guard('published', () => {
+        if (e.kind === EnvelopeKind.orderingRecord) {
+          const env = decodeEnvelope(e.envelope);
+          if (env.kind === EnvelopeKind.orderingRecord) {
+            this.observer.orderingSeen(this, env.record.epoch, hex(env.record.commitHash));
+          }
+        }
+        // Heartbeats change no group state; everything else we publish used a ratchet step.
+        if (e.kind !== EnvelopeKind.heartbeat && session.group.isActive) this.persist(session);
+      }),
+    );
+    session.start();
+    this.persist(session);
+    this.catchUp(inc);
+  }
+
+  private persist(session: GroupSession): void {
+    const group = session.group;
+    if (!group.isActive) return;
+    this.persisted = new Map(encodeGroupState(group.state));
+  }
+
+  /** A channel port that also keeps what passes through it in the log. */
+  private logged(inc: Incarnation, channels: ChannelPort): ChannelPort {
+    return {
+      publish: (channel, data) => {
+        this.keep(inc, data);
+        return channels.publish(channel, data);
+      },
+      subscribe: (channel, onMessage) =>
+        channels.subscribe(channel, (m) => {
+          this.keep(inc, m.data);
+          const env = peek(m.data);
+          if (env?.kind === EnvelopeKind.orderingRecord) {
+            this.observer.orderingSeen(this, env.record.epoch, hex(env.record.commitHash));
+          }
+          onMessage(m);
+        }),
+      subscribers: (channel) => channels.subscribers(channel),
+    };
+  }
+
+  /** Appends an envelope's content to the log (ciphertext only; duplicates are the log's to drop). */
+  private keep(inc: Incarnation, data: Uint8Array): void {
+    const log = inc.log;
+    const env = peek(data);
+    if (log === undefined || env === undefined) return;
+    const groupId = env.groupId;
+    const work = async (): Promise<void> => {
+      switch (env.kind) {
+        case EnvelopeKind.commit: {
+          const key = hex(commitHash(this.suite, env.mlsMessage));
+          const record = inc.pendingRecords.get(key);
+          inc.commitIds.set(key, messageIdOf(env.mlsMessage));
+          await log.append(groupId, {
+            kind: EntryKind.commit,
+            epoch: env.epoch,
+            message: env.mlsMessage,
+            orderingRecord: record,
+          });
+          if (record !== undefined) {
+            inc.pendingRecords.delete(key);
+            await log.attachOrderingRecord(groupId, messageIdOf(env.mlsMessage), record);
+          }
+          return;
+        }
+        case EnvelopeKind.orderingRecord: {
+          const key = hex(env.record.commitHash);
+          const record = encodeOrderingRecord(env.record);
+          const id = inc.commitIds.get(key);
+          if (id === undefined || !(await log.attachOrderingRecord(groupId, id, record))) {
+            inc.pendingRecords.set(key, record);
+          }
+          return;
+        }
+        case EnvelopeKind.application:
+        case EnvelopeKind.proposal:
+          await log.append(groupId, {
+            kind:
+              env.kind === EnvelopeKind.application ? EntryKind.application : EntryKind.proposal,
+            epoch: env.epoch,
+            message: env.mlsMessage,
+          });
+          return;
+        default:
+          return;
+      }
+    };
+    work().catch((e: unknown) => {
+      // The log refuses what it must (a second commit for an epoch is a fork: 'conflict').
+      if (this.inc === inc) this.observer.error(this, 'log', e);
+    });
+  }
+
+  /**
+   * Catches up every `syncEveryMs`, and within a second of a peer coming into reach (a partition
+   * healed, a peer restarted): nothing else tells a member what it missed in its current epoch.
+   */
+  private scheduleSync(inc: Incarnation, sinceFull = 0): void {
+    const step = Math.min(1_000, this.options.syncEveryMs);
+    inc.ports.clock.setTimer(step, () => {
+      if (this.inc !== inc) return;
+      let elapsed = sinceFull + step;
+      const session = inc.session;
+      if (session !== undefined) {
+        const now = new Set(inc.ports.channels.subscribers(session.channel));
+        const newcomer = [...now].some((p) => !inc.reachable.has(p));
+        inc.reachable = now;
+        if (newcomer || elapsed >= this.options.syncEveryMs) {
+          this.catchUp(inc);
+          elapsed = 0;
+        }
+      }
+      this.scheduleSync(inc, elapsed);
+    });
+  }
+
+  /** One catch-up at a time, from the peers on the group channel we can reach. */
+  private catchUp(inc: Incarnation): void {
+    const session = inc.session;
+    const client = inc.client;
+    if (session === undefined || client === undefined || inc.syncing || !session.isRunning) return;
+    const peers = inc.ports.channels.subscribers(session.channel);
+    if (peers.length === 0) return;
+    inc.syncing = true;
+    const groupId = session.group.groupId;
+    client
+      .catchUp(groupId, floorEpoch(session.epoch, this.options.syncBackEpochs), peers, {
+        deliver: (items) => {
+          if (this.inc !== inc) return;
+          for (const item of items) this.replay(inc, session, groupId, item);
+        },
+      })
+      .catch((e: unknown) => {
+        if (this.inc === inc) this.observer.error(this, 'sync', e);
+      })
+      .finally(() => {
+        inc.syncing = false;
+      });
+  }
+
+  /** Hands a synced log item to the session as the envelopes it came in. */
+  private replay(
+    inc: Incarnation,
+    session: GroupSession,
+    groupId: Uint8Array,
+    item: SyncItem,
+  ): void {
+    const base = { groupId, epoch: item.epoch };
+    let envs: GroupEnvelope[];
+    if (item.kind === EntryKind.commit) {
+      envs = [{ ...base, kind: EnvelopeKind.commit, mlsMessage: item.message }];
+      if (item.orderingRecord !== undefined) {
+        const record = decodeOrderingRecord(item.orderingRecord);
+        this.observer.orderingSeen(this, record.epoch, hex(record.commitHash));
+        envs.push({ ...base, kind: EnvelopeKind.orderingRecord, record });
+      }
+    } else if (item.kind === EntryKind.application) {
+      envs = [{ ...base, kind: EnvelopeKind.application, mlsMessage: item.message }];
+    } else {
+      envs = [{ ...base, kind: EnvelopeKind.proposal, mlsMessage: item.message }];
+    }
+    for (const env of envs) session.receive(encodeEnvelope(env));
+  }
+}
+
+function floorEpoch(epoch: bigint, back: number): bigint {
+  const b = BigInt(back);
+  return epoch > b ? epoch - b : 0n;
+}
+
+function peek(data: Uint8Array): GroupEnvelope | undefined {
+  try {
+    return decodeEnvelope(data);
+  } catch {
+    return undefined;
+  }
+}
