@@ -11,3 +11,9 @@ export * from './leafCertificate.js';
 export * from './parleyCredential.js';
 export * from './credentialValidator.js';
 export * from './deviceLinking.js';
+// Out-of-band checks, trust, records, membership (identity B).
+export * from './safetyNumber.js';
+export * from './epochCode.js';
+export * from './trustStore.js';
+export * from './recordBook.js';
+export * from './membershipLog.js';
