@@ -55,6 +55,7 @@ export interface UnlockParams {
 /** A QR symbol as a module matrix (row-major, 1 = dark), so the UI draws it without a library. */
 export interface QrMatrix {
   size: number;
+  /** size × size bytes, one per module. */
   modules: Base64Url;
 }
 
@@ -365,6 +366,8 @@ export interface ParleyCalls {
   };
   messages: {
     history(p: GroupRef & PageParams): Promise<HistoryPage>;
+    /** One message as it stands now (after an edit, delete or reaction event). */
+    get(p: { groupId: GroupId; messageId: MessageId }): Promise<Message>;
     send(p: { groupId: GroupId; text: string }): Promise<Message>;
     reply(p: { groupId: GroupId; replyTo: MessageId; text: string }): Promise<Message>;
     edit(p: { groupId: GroupId; messageId: MessageId; text: string }): Promise<Message>;

@@ -22,7 +22,7 @@ export const sampleMe: Me = {
   deviceId: 'ZGV2aWNl',
   deviceName: 'laptop',
   inviteCode: 'parley-invite-1',
-  inviteQr: { size: 21, modules: 'AAAA' },
+  inviteQr: { size: 21, modules: Buffer.alloc(21 * 21, 1).toString('base64url') },
   fingerprint: '123451234512345123451234512345',
 };
 

@@ -30,7 +30,15 @@ const millis = z.number().int().nonnegative();
 const count = z.number().int().nonnegative();
 const b64u = z.base64url();
 
-export const qrMatrix = z.strictObject({ size: count, modules: b64u });
+/** Characters of unpadded base64url for n bytes. */
+const b64uLength = (n: number): number => Math.floor(n / 3) * 4 + (n % 3 === 0 ? 0 : (n % 3) + 1);
+
+/** QR versions 1..40 have 21..177 modules a side. */
+export const qrMatrix = z
+  .strictObject({ size: z.number().int().min(21).max(177), modules: b64u })
+  .refine((q) => q.modules.length === b64uLength(q.size * q.size), {
+    message: 'modules must hold size × size bytes',
+  });
 
 export const profileStatus = z.strictObject({
   state: z.enum(['absent', 'locked', 'unlocked']),

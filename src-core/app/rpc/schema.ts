@@ -90,6 +90,7 @@ export const METHODS = {
   'groups.epochCode': { params: d.groupRef, result: d.epochCode },
 
   'messages.history': { params: d.pagedGroupParams, result: d.historyPage },
+  'messages.get': { params: z.strictObject({ groupId: d.id, messageId: d.id }), result: d.message },
   'messages.send': { params: z.strictObject({ groupId: d.id, text: d.text }), result: d.message },
   'messages.reply': {
     params: z.strictObject({ groupId: d.id, replyTo: d.id, text: d.text }),
