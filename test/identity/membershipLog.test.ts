@@ -25,7 +25,10 @@ import { MlsClient } from '../../src-core/mls/client/index.js';
 import { CredentialType } from '../../src-core/mls/credential.js';
 import { ExtensionType } from '../../src-core/mls/extension.js';
 import { encodeMlsMessage } from '../../src-core/mls/framing/mlsMessage.js';
+import { createExternalCommit } from '../../src-core/mls/group/externalCommit.js';
+import { createGroupInfo } from '../../src-core/mls/group/groupInfo.js';
 import { proposeGroupContextExtensions } from '../../src-core/mls/group/messages.js';
+import { proposeReInit } from '../../src-core/mls/group/reinit.js';
 import { toHex } from '../support/shared.js';
 
 const suite = cipherSuite(1);
@@ -214,6 +217,44 @@ describe('membership log over a real MLS group', () => {
     expect(MembershipLog.import(logA.export()).read(0n, 10).entries).toEqual(
       logA.read(0n, 10).entries,
     );
+  });
+
+  it('an external commit logs the joiner as added by itself; a ReInit is logged', () => {
+    const alice = person('alice');
+    const bob = person('bob');
+    const erin = person('erin');
+    const a = clientOf(alice).createGroup();
+    const bobClient = clientOf(bob);
+    const added = a.add([
+      bobClient.createKeyPackages({ count: 1, lastResort: false }).oneTime[0]!.message,
+    ]);
+    a.merge(added.pending);
+    const b = bobClient.joinGroup(added.welcome!);
+    const log = new MembershipLog(a.groupId);
+
+    const erinLeaf = leafCredential(erin);
+    const external = createExternalCommit({
+      groupInfo: encodeMlsMessage(createGroupInfo(a.state)),
+      credential: erinLeaf.credential,
+      signatureKeyPair: erinLeaf.signatureKeyPair,
+    });
+    const p = pendingOf(a.process(encodeMlsMessage(external.commit)));
+    const entries = log.record(a, p, T0);
+    expect(entries.map((e) => [e.actor, e.change])).toEqual([
+      [
+        { kind: 'new_member', member: ref(erin, 2) },
+        { kind: 'add', member: ref(erin, 2) },
+      ],
+    ]);
+    a.merge(p);
+    b.merge(pendingOf(b.process(encodeMlsMessage(external.commit))));
+
+    const reinit = proposeReInit(a.state, { cipherSuite: 1 });
+    expect(b.process(encodeMlsMessage(reinit.message)).kind).toBe('proposal');
+    const out = b.commit();
+    expect(log.record(b, out.pending, T0 + 1n).map((e) => e.change)).toEqual([
+      { kind: 'reinit', version: 1, cipherSuite: 1 },
+    ]);
   });
 
   it('commits for another group are refused', () => {
