@@ -33,11 +33,21 @@ export interface SignatureCheck {
 
 export interface BatchVerifier {
   /** One result per check, in order: what `scheme.verify` returns for it. Never rejects. */
-  verify(checks: readonly SignatureCheck[]): Promise<boolean[]>;
+  verify(checks: readonly SignatureCheck[], options?: VerifyOptions): Promise<boolean[]>;
   /** Terminates the workers; later calls verify on the calling thread. */
   close(): Promise<void>;
   /** The number of worker threads used (0: everything on the calling thread). */
   readonly workerCount: number;
+}
+
+export interface VerifyOptions {
+  /**
+   * Whether the calling thread verifies queued chunks itself while it waits (default true). A
+   * caller with its own work to do between submissions (decrypting the next messages) passes
+   * false: the workers take everything, and the calling thread stays free. Without workers the
+   * calling thread verifies regardless.
+   */
+  readonly help?: boolean;
 }
 
 export interface BatchVerifierOptions {
@@ -169,9 +179,10 @@ class WorkerBatchVerifier implements BatchVerifier {
     readonly workerCount: number,
   ) {}
 
-  async verify(checks: readonly SignatureCheck[]): Promise<boolean[]> {
+  async verify(checks: readonly SignatureCheck[], options: VerifyOptions = {}): Promise<boolean[]> {
     const results = new Array<boolean>(checks.length).fill(false);
     if (checks.length === 0) return results;
+    const help = options.help !== false || this.workers().every((s) => s.dead);
     let resolve!: () => void;
     const done = new Promise<void>((r) => (resolve = r));
     const chunks = Math.ceil(checks.length / CHUNK);
@@ -181,7 +192,7 @@ class WorkerBatchVerifier implements BatchVerifier {
     }
     this.dispatch();
     while (batch.pending > 0) {
-      const chunk = this.queue.pop();
+      const chunk = help ? this.queue.pop() : undefined;
       if (chunk === undefined) {
         await batch.done;
         break;
@@ -241,6 +252,10 @@ class WorkerBatchVerifier implements BatchVerifier {
     slot.inFlight.clear();
     for (const { chunk } of lost) this.verifyHere(chunk);
     this.dispatch();
+    // No worker left: what is queued would wait forever for a caller that does not help.
+    if ((this.slots ?? []).every((s) => s.dead)) {
+      for (let c = this.queue.shift(); c !== undefined; c = this.queue.shift()) this.verifyHere(c);
+    }
   }
 
   private received(slot: Slot, m: { id: number; ok: Uint8Array }): void {

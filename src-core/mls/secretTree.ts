@@ -92,6 +92,8 @@ interface Lookup {
 }
 
 const EMPTY = new Uint8Array(0);
+/** The key of a lookup made only to consume its generation (`consume`). */
+const NO_KEY: KeyNonce = { key: EMPTY, nonce: EMPTY };
 const LEFT = new TextEncoder().encode('left');
 const RIGHT = new TextEncoder().encode('right');
 
@@ -208,6 +210,25 @@ export class SecretTree {
     let result: T;
     try {
       result = use(lookup.keyNonce.key, lookup.keyNonce.nonce);
+    } catch (e) {
+      lookup.discard();
+      throw e;
+    }
+    lookup.commit();
+    zeroKeyNonce(lookup.keyNonce);
+    return result;
+  }
+
+  /**
+   * Consumes `generation` as `withKey` does, without deriving its key again: for a caller that
+   * already checked the message with the key from `peekKeys`. `decide` runs after the window
+   * checks; the generation is consumed only if it returns, and the tree is unchanged if it throws.
+   */
+  consume<T>(leaf: LeafIndex, kind: RatchetKind, generation: number, decide: () => T): T {
+    const lookup = this.lookup(leaf, kind, generation, false);
+    let result: T;
+    try {
+      result = decide();
     } catch (e) {
       lookup.discard();
       throw e;
@@ -414,7 +435,7 @@ export class SecretTree {
     }
   }
 
-  private lookup(leaf: LeafIndex, kind: RatchetKind, generation: number): Lookup {
+  private lookup(leaf: LeafIndex, kind: RatchetKind, generation: number, derive = true): Lookup {
     this.checkLive();
     this.checkLeaf(leaf);
     if (!Number.isInteger(generation) || generation < 0 || generation > MAX_GENERATION) {
@@ -429,10 +450,12 @@ export class SecretTree {
         `generation ${generation} of leaf ${leaf} is more than ${this.maxForwardDistance} ahead of ${next}`,
       );
     }
-    if (existing) return this.lookupInRatchet(existing[kind], leaf, kind, generation, undefined);
+    if (existing) {
+      return this.lookupInRatchet(existing[kind], leaf, kind, generation, undefined, derive);
+    }
     const init = this.planLeafInit(leaf)!;
     try {
-      return this.lookupInRatchet(init.ratchets[kind], leaf, kind, generation, init);
+      return this.lookupInRatchet(init.ratchets[kind], leaf, kind, generation, init, derive);
     } catch (e) {
       init.discard();
       throw e;
@@ -445,6 +468,7 @@ export class SecretTree {
     kind: RatchetKind,
     generation: number,
     init: LeafInitPlan | undefined,
+    derive: boolean,
   ): Lookup {
     if (generation < ratchet.next) {
       const kn = ratchet.skipped.get(generation);
@@ -478,7 +502,7 @@ export class SecretTree {
     let result: KeyNonce | undefined;
     try {
       for (let g = ratchet.next; g <= generation; g++) {
-        if (g === generation) result = this.deriveKeyNonce(secret, g);
+        if (g === generation) result = derive ? this.deriveKeyNonce(secret, g) : NO_KEY;
         else if (g >= lowestKept) kept.set(g, this.deriveKeyNonce(secret, g));
         const following = this.suite.deriveTreeSecret(secret, 'secret', g, this.suite.kdf.size);
         if (secret !== ratchet.secret) secret.fill(0);

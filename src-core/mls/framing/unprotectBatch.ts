@@ -5,13 +5,14 @@
  *
  * Three passes. (1) On the calling thread, without touching any state: sender data, the content
  * keys (`SecretTree.peekKeys`, one walk per ratchet), decryption, decoding and the signed bytes;
- * each chunk of signatures goes to the verifier as soon as it is ready, so the workers verify
- * while this thread decrypts. (2) Await the verdicts. (3) Synchronously, message by message in
- * order, `withKey` consumes the key only for a message that decrypted, decoded and verified and
- * that `accept` took: the commit-on-success rule holds for each message exactly as one by one,
- * since a key and its plaintext do not depend on the order in which keys are consumed. A message
- * whose key was not peeked (it cannot be, short of the tree changing during pass 2) is decrypted
- * and verified in pass 3 on the spot.
+ * each chunk of signatures goes to the workers as soon as it is ready, so that they verify while
+ * this thread decrypts. (2) Await the verdicts. (3) Synchronously, message by message in order,
+ * `SecretTree.consume` consumes a generation only for a message that decrypted, decoded and
+ * verified and that `accept` took, after the same window checks as `withKey`: the
+ * commit-on-success rule holds for each message exactly as one by one, since a key and its
+ * plaintext do not depend on the order in which keys are consumed. A message whose key was not
+ * peeked (it cannot be, short of the tree changing meanwhile) is decrypted and verified in pass 3
+ * on the spot, through `withKey`.
  */
 import { createBatchVerifier } from '../../crypto/batchVerify.js';
 import type { BatchVerifier, SignatureCheck } from '../../crypto/batchVerify.js';
@@ -56,6 +57,12 @@ function sharedVerifier(scheme: SignatureScheme): BatchVerifier {
   }
   return v;
 }
+
+const yieldToEventLoop = (): Promise<void> =>
+  new Promise((resolve) => {
+    if (typeof setImmediate === 'function') setImmediate(resolve);
+    else setTimeout(resolve, 0);
+  });
 
 interface Staged {
   readonly senderData: SenderData;
@@ -118,9 +125,10 @@ export async function unprotectPrivateMessages<T>(
   let pending: SignatureCheck[] = [];
   let checks = 0;
   try {
-    requestOf.forEach((i, r) => {
+    for (let r = 0; r < requestOf.length; r++) {
+      const i = requestOf[r]!;
       const kn = keys[r];
-      if (kn === undefined) return;
+      if (kn === undefined) continue;
       const s = staged[i]!;
       try {
         const opened = openPrivateContent(suite, messages[i]!, s.senderData, kn.key, kn.nonce);
@@ -139,22 +147,24 @@ export async function unprotectPrivateMessages<T>(
         });
         s.opened = opened;
         s.check = checks++;
-        if (pending.length === CHUNK) {
-          verdicts.push(verifier.verify(pending));
-          pending = [];
-        }
       } catch (e) {
         if (!(e instanceof MlsError)) throw e;
         s.failed = e;
       }
-    });
+      if (pending.length === CHUNK) {
+        verdicts.push(verifier.verify(pending, { help: false }));
+        pending = [];
+        // Let the workers' answers in, so that they are handed the next chunks meanwhile.
+        await yieldToEventLoop();
+      }
+    }
   } finally {
     for (const kn of keys) {
       kn?.key.fill(0);
       kn?.nonce.fill(0);
     }
   }
-  if (pending.length > 0) verdicts.push(verifier.verify(pending));
+  if (pending.length > 0) verdicts.push(verifier.verify(pending, { help: false }));
 
   // Pass 2: the verdicts, in the order the checks were made.
   const verified = (await Promise.all(verdicts)).flat();
@@ -165,18 +175,22 @@ export async function unprotectPrivateMessages<T>(
     if (s === undefined) continue;
     const { leafIndex, generation } = s.senderData;
     try {
-      const value = state.secretTree.withKey(leafIndex, s.kind, generation, (key, nonce) => {
-        if (s.failed !== undefined) throw s.failed;
-        if (s.opened === undefined) {
-          const opened = openPrivateContent(suite, messages[i]!, s.senderData, key, nonce);
-          verifySignature(state, opened, lookup);
-          return accept(opened);
-        }
-        if (verified[s.check!] !== true) {
-          throw new MlsError('invalid_signature', 'content signature does not verify');
-        }
-        return accept(s.opened);
-      });
+      const tree = state.secretTree;
+      const opened = s.opened;
+      const value =
+        opened === undefined && s.failed === undefined
+          ? tree.withKey(leafIndex, s.kind, generation, (key, nonce) => {
+              const late = openPrivateContent(suite, messages[i]!, s.senderData, key, nonce);
+              verifySignature(state, late, lookup);
+              return accept(late);
+            })
+          : tree.consume(leafIndex, s.kind, generation, () => {
+              if (opened === undefined) throw s.failed!;
+              if (verified[s.check!] !== true) {
+                throw new MlsError('invalid_signature', 'content signature does not verify');
+              }
+              return accept(opened);
+            });
       results[i] = { ok: true, value };
     } catch (e) {
       if (!(e instanceof MlsError)) throw e;
