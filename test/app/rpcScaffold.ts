@@ -47,6 +47,16 @@ export function scaffold(): Scaffold {
   behaviour.set('identity.me', async () => sampleMe);
   behaviour.set('profile.lock', async () => undefined);
   behaviour.set('groups.list', async () => groups);
+  behaviour.set('contacts.list', async () => []);
+  behaviour.set('network.status', async () => ({
+    online: true,
+    peerId: '12D3KooWscaffold',
+    listenAddrs: ['/ip4/127.0.0.1/tcp/4001'],
+    connectedPeers: 0,
+    lanDiscovery: false,
+    relayed: false,
+    sync: [],
+  }));
   behaviour.set('groups.create', async (p) => {
     const { name } = p as { name: string };
     const g: GroupSummary = {
