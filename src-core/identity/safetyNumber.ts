@@ -25,9 +25,10 @@
  * per side exactly (the digits are a ~100-bit projection for reading aloud).
  */
 import { create as createQr, toString as qrToString } from 'qrcode';
-import { sha256, sha512 } from '@noble/hashes/sha2.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { decode, encode, fixedBytes, struct, uint16, uint8 } from '../codec/index.js';
 import type { Codec } from '../codec/index.js';
+import { makeHash } from '../crypto/hash.js';
 import { IdentityError } from './errors.js';
 
 export const SAFETY_NUMBER_VERSION = 1;
@@ -36,6 +37,8 @@ export const SAFETY_NUMBER_ITERATIONS = 5200;
 export const SAFETY_DIGEST_BYTES = 32;
 const LABEL = new TextEncoder().encode('parley safety number');
 const ED25519_KEY_BYTES = 32;
+// node:crypto where the runtime has it (about 3x noble's speed for 10,400 small hashes), else noble.
+const SHA512 = makeHash('SHA-512', 'auto');
 
 const FINGERPRINT_LABEL = new TextEncoder().encode('parley user key fingerprint');
 
@@ -89,12 +92,12 @@ export function iteratedDigest(
   head.set(prefix, 0);
   head.set(key, prefix.length);
   head.set(identifier, prefix.length + key.length);
-  let h = sha512(concat2(head, key));
+  let h = SHA512.digest(concat2(head, key));
   const buf = new Uint8Array(h.length + key.length);
   buf.set(key, h.length);
   for (let i = 1; i < iterations; i++) {
     buf.set(h, 0);
-    h = sha512(buf);
+    h = SHA512.digest(buf);
   }
   return h;
 }
