@@ -6,9 +6,13 @@
  * Fork points hold their epoch's secrets, so the window is also a forward-secrecy cost: it is
  * bounded, and a state leaving the window is destroyed at once.
  */
-import type { Group, GroupMember } from '../mls/client/index.js';
+import type { Group, GroupMember, PendingCommit } from '../mls/client/index.js';
 import type { KeyPackage } from '../mls/keyPackage.js';
+import { EnvelopeKind, encodeEnvelope } from './envelope.js';
 import { DeliveryError } from './errors.js';
+import { membersAfter } from './forks.js';
+import type { OrderingRecord } from './orderingRecord.js';
+import { mlsEnvelope } from './outbox.js';
 
 export interface BranchEntry {
   /** The epoch the commit was sent in (it started `epoch + 1`). */
@@ -25,6 +29,40 @@ export interface BranchEntry {
   readonly added: readonly { readonly member: GroupMember; readonly keyPackage: KeyPackage }[];
   /** The state at `epoch`, before the commit: the fork point. */
   forkPoint: Group | undefined;
+}
+
+/**
+ * The entry for an ordered commit about to be merged into `group` (its fork point is set by the
+ * caller from the merge). Removed members are named as the old tree shows them, added ones with
+ * their KeyPackages, so a lost branch's changes can be made again on another tree.
+ */
+export function branchEntry(
+  group: Group,
+  commit: { readonly pending: PendingCommit; readonly hash: Uint8Array; readonly mls: Uint8Array },
+  record: OrderingRecord,
+): BranchEntry {
+  const before = group.members();
+  const { pending } = commit;
+  return {
+    epoch: group.epoch,
+    term: record.term,
+    leaderLeaf: record.leaderLeaf,
+    commitHash: commit.hash,
+    commitEnvelope: mlsEnvelope(group, EnvelopeKind.commit, commit.mls),
+    recordEnvelope: encodeEnvelope({
+      groupId: group.groupId,
+      epoch: group.epoch,
+      kind: EnvelopeKind.orderingRecord,
+      record,
+    }),
+    membersAfter: membersAfter(group, pending),
+    removed: pending.removed.flatMap((leaf) => before.filter((m) => m.leafIndex === leaf)),
+    added: pending.added.map((member, i) => ({
+      member,
+      keyPackage: pending.staged.added[i]!.keyPackage,
+    })),
+    forkPoint: undefined,
+  };
 }
 
 export class BranchHistory {

@@ -10,14 +10,27 @@
  * rather than committed again: several members re-proposing the same removal after a fork
  * therefore converge on one commit, and the others' intents simply vanish.
  */
-import type { Group, GroupMember, OutgoingCommit } from '../mls/client/index.js';
+import type { Group, GroupMember, KeyPackageInput, OutgoingCommit } from '../mls/client/index.js';
+import { WireFormat } from '../mls/framing/framedContent.js';
+import { decodeMlsMessage } from '../mls/framing/mlsMessage.js';
 import type { KeyPackage } from '../mls/keyPackage.js';
+import { DeliveryError } from './errors.js';
 import { bytesEqual } from './orderingRecord.js';
 
 export type Change =
   | { readonly kind: 'remove'; readonly signatureKey: Uint8Array }
   | { readonly kind: 'add'; readonly keyPackage: KeyPackage }
   | { readonly kind: 'update' };
+
+/** A KeyPackage given as bytes (an MLSMessage) or as an object. Throws MlsError/DeliveryError. */
+export function keyPackageOf(input: KeyPackageInput): KeyPackage {
+  if (!(input instanceof Uint8Array)) return input;
+  const m = decodeMlsMessage(input);
+  if (m.wireFormat !== WireFormat.keyPackage) {
+    throw new DeliveryError('invalid_argument', 'not a KeyPackage message');
+  }
+  return m.keyPackage;
+}
 
 export function describeChange(c: Change): string {
   return c.kind;

@@ -1,17 +1,46 @@
 /**
  * The leader's side of commit ordering. Per epoch, the first valid commit the leader sees wins:
- * it signs an ordering record for it, and sends the same record again if that commit arrives
+ * it signs an ordering record for it, and sends the same record again when that commit arrives
  * again (a member retrying), never a record for a second commit of that epoch. Validity is the
- * session's business (MLS processed the commit without error); the sequencer only decides
- * which valid commit was first.
+ * member side's business (MLS processed the commit without error); the sequencer decides which
+ * valid commit came first, and keeps the leader's other duties: heartbeats, committing proposals
+ * nobody else committed, and publishing our branch again for a member that is behind or on
+ * another branch.
  *
- * When members send proposals (a leaving member's self-removal, an Update) and nobody commits
- * them, the leader does after `proposalCommitDelayMs`: the delay lets a member that is about to
- * commit anyway include them (a commit takes every valid cached proposal, RFC 9420 §12.4).
+ * Proposals (a leaving member's self-removal, an Update) are committed by the leader after
+ * `proposalCommitDelayMs` if no commit arrived: the delay lets a member that is about to commit
+ * anyway include them (a commit takes every valid cached proposal, RFC 9420 §12.4).
  */
-import type { GroupState } from '../mls/group/groupState.js';
+import type { Group } from '../mls/client/index.js';
+import type { BranchEntry } from './branchHistory.js';
+import { EnvelopeKind, encodeEnvelope } from './envelope.js';
+import { signHeartbeat } from './heartbeat.js';
 import type { OrderingRecord } from './orderingRecord.js';
 import { signOrderingRecord } from './orderingRecord.js';
+import type { Outbox } from './outbox.js';
+import type { Clock } from './ports.js';
+
+/** What the sequencer needs from the member's session. */
+export interface SequencerHost {
+  /** The group at the current epoch. */
+  readonly group: Group;
+  readonly term: bigint;
+  /** Whether we lead now. */
+  readonly isLeader: boolean;
+  /** Our branch within the fork window, oldest first. */
+  branch(): readonly BranchEntry[];
+  /** The hash of a valid commit of this epoch, by key. */
+  candidateHash(key: string): Uint8Array | undefined;
+  /** We ordered `key`: the member side merges it like any ordered commit. */
+  ordered(key: string, record: OrderingRecord): void;
+  /** Commit the cached proposals (as our own commit). */
+  commitProposals(): void;
+}
+
+export interface SequencerTiming {
+  readonly heartbeatMs: number;
+  readonly proposalCommitDelayMs: number;
+}
 
 export class CommitSequencer {
   private epoch: bigint;
@@ -19,15 +48,19 @@ export class CommitSequencer {
   /** Valid commits of this epoch in the order they arrived. */
   private readonly candidates: string[] = [];
   private proposalsSince: number | undefined;
+  private lastHeartbeat = Number.NEGATIVE_INFINITY;
+  private lastRepublish = Number.NEGATIVE_INFINITY;
 
   constructor(
-    epoch: bigint,
-    private readonly proposalCommitDelayMs: number,
+    private readonly host: SequencerHost,
+    private readonly outbox: Outbox,
+    private readonly clock: Clock,
+    private readonly timing: SequencerTiming,
   ) {
-    this.epoch = epoch;
+    this.epoch = host.group.epoch;
   }
 
-  /** The group moved on (any commit merged, ours or not): forget the old epoch. */
+  /** The group moved on (any commit merged, or a branch switch): forget the old epoch. */
   newEpoch(epoch: bigint): void {
     this.epoch = epoch;
     this.accepted = undefined;
@@ -40,45 +73,80 @@ export class CommitSequencer {
     if (!this.candidates.includes(key)) this.candidates.push(key);
   }
 
-  /** The record already given for this epoch, if any. */
-  get acceptedRecord(): OrderingRecord | undefined {
-    return this.accepted?.record;
-  }
-
-  get acceptedKey(): string | undefined {
-    return this.accepted?.key;
-  }
-
-  /**
-   * As leader of `term`: the record for this epoch's first valid commit, signed now if not yet.
-   * `hashOf` gives the commit hash of a candidate. Undefined while no valid commit arrived.
-   */
-  order(
-    state: GroupState,
-    term: bigint,
-    hashOf: (key: string) => Uint8Array | undefined,
-  ): OrderingRecord | undefined {
-    if (state.epoch !== this.epoch) return undefined;
-    if (this.accepted !== undefined) return this.accepted.record;
-    for (const key of this.candidates) {
-      const commitHash = hashOf(key);
-      if (commitHash === undefined) continue;
-      const record = signOrderingRecord(state, { term, commitHash });
-      this.accepted = { key, record };
-      return record;
-    }
-    return undefined;
-  }
-
   /** A proposal arrived in this epoch. */
   proposalReceived(now: number): void {
     this.proposalsSince ??= now;
   }
 
-  /** Whether the leader should commit the cached proposals itself now. */
-  shouldCommitProposals(now: number, cachedProposals: number): boolean {
-    if (cachedProposals === 0 || this.proposalsSince === undefined) return false;
-    if (this.accepted !== undefined || this.candidates.length > 0) return false;
-    return now - this.proposalsSince >= this.proposalCommitDelayMs;
+  /**
+   * As leader: orders the epoch's first valid commit and publishes its record. A record already
+   * given is published again only when `again` (the same commit was sent again).
+   */
+  step(again: boolean): void {
+    const { group } = this.host;
+    if (!this.host.isLeader || group.epoch !== this.epoch) return;
+    if (this.accepted === undefined) {
+      const key = this.candidates.find((k) => this.host.candidateHash(k) !== undefined);
+      if (key === undefined) return;
+      const commitHash = this.host.candidateHash(key)!;
+      const record = signOrderingRecord(group.state, { term: this.host.term, commitHash });
+      this.accepted = { key, record };
+    } else if (!again) {
+      return;
+    }
+    const { key, record } = this.accepted;
+    const envelope = encodeEnvelope({
+      groupId: group.groupId,
+      epoch: group.epoch,
+      kind: EnvelopeKind.orderingRecord,
+      record,
+    });
+    this.outbox.publish(envelope, group.epoch, EnvelopeKind.orderingRecord);
+    this.host.ordered(key, record);
+  }
+
+  /** Our heartbeat (also our claim when the term is new). */
+  heartbeat(): void {
+    const { group } = this.host;
+    const head = this.host.branch().at(-1)?.commitHash ?? new Uint8Array(0);
+    const heartbeat = signHeartbeat(group.state, this.host.term, head);
+    this.lastHeartbeat = this.clock.now();
+    const envelope = encodeEnvelope({
+      groupId: group.groupId,
+      epoch: group.epoch,
+      kind: EnvelopeKind.heartbeat,
+      heartbeat,
+    });
+    this.outbox.publish(envelope, group.epoch, EnvelopeKind.heartbeat);
+  }
+
+  /**
+   * Publishes the commits and records of our kept branch again, for a member behind us or on
+   * another branch. At most once per heartbeat interval: what triggers it (a heartbeat of
+   * another branch) cannot be verified, so it must not be an amplifier.
+   */
+  republishBranch(): void {
+    if (!this.host.isLeader) return;
+    const now = this.clock.now();
+    if (now - this.lastRepublish < this.timing.heartbeatMs) return;
+    this.lastRepublish = now;
+    for (const e of this.host.branch()) {
+      this.outbox.publish(e.commitEnvelope, e.epoch, EnvelopeKind.commit);
+      this.outbox.publish(e.recordEnvelope, e.epoch, EnvelopeKind.orderingRecord);
+    }
+  }
+
+  /** The leader's timers: heartbeat due, proposals left uncommitted. */
+  tick(now: number): void {
+    if (!this.host.isLeader) return;
+    if (now - this.lastHeartbeat >= this.timing.heartbeatMs) this.heartbeat();
+    const cached = this.host.group.state.proposals.size;
+    if (cached === 0 || this.proposalsSince === undefined) return;
+    if (this.accepted !== undefined || this.candidates.length > 0) return;
+    if (now - this.proposalsSince < this.timing.proposalCommitDelayMs) return;
+    // Once per batch of proposals: if MLS refuses the commit, wait for the next proposal rather
+    // than failing again every tick.
+    this.proposalsSince = undefined;
+    this.host.commitProposals();
   }
 }

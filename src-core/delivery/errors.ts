@@ -1,4 +1,6 @@
+import { CodecError } from '../codec/errors.js';
 import { ParleyError } from '../errors.js';
+import { MlsError } from '../mls/errors.js';
 
 /**
  * Why the delivery layer refused something. Bad input from the network (an envelope that does not
@@ -73,6 +75,19 @@ export type DeliveryErrorCode =
 
 export class DeliveryError extends ParleyError<DeliveryErrorCode> {
   readonly layer = 'delivery';
+}
+
+/**
+ * An error met while handling network input, as a DeliveryError: MLS's refusals become
+ * 'mls_rejected' and codec failures 'decode_failed' (the cause keeps the original); anything else
+ * is a bug of ours, reported as 'internal' rather than thrown into the network layer.
+ */
+export function toDeliveryError(e: unknown): DeliveryError {
+  if (e instanceof DeliveryError) return e;
+  if (e instanceof MlsError) return new DeliveryError('mls_rejected', e.message, { cause: e });
+  if (e instanceof CodecError) return new DeliveryError('decode_failed', e.message, { cause: e });
+  const what = e instanceof Error ? e.name : 'a non-error value';
+  return new DeliveryError('internal', `${what} thrown while handling input`, { cause: e });
 }
 
 export function isDeliveryError(err: unknown, code?: DeliveryErrorCode): err is DeliveryError {

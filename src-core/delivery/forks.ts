@@ -17,11 +17,12 @@
  * are sent again. The session (groupSession.ts) carries that out; this file holds the rule, the
  * pool of other-branch evidence, and what a losing branch changed.
  */
-import type { Group } from '../mls/client/index.js';
+import type { Group, PendingCommit } from '../mls/client/index.js';
 import type { BranchEntry } from './branchHistory.js';
 import type { Change } from './changes.js';
+import { DeliveryError, toDeliveryError } from './errors.js';
 import type { OrderingRecord } from './orderingRecord.js';
-import { compareBytes } from './orderingRecord.js';
+import { compareBytes, verifyOrderingRecord } from './orderingRecord.js';
 
 /** What the fork rule looks at: the first commit of a branch after the fork point. */
 export interface BranchTip {
@@ -43,6 +44,42 @@ export function membersAfter(
   commit: { readonly added: readonly unknown[]; readonly removed: readonly unknown[] },
 ): number {
   return base.members().length - commit.removed.length + commit.added.length;
+}
+
+/** Which branch a fork keeps: ours, or theirs with its first commit staged on the fork point. */
+export type ForkJudgement =
+  { readonly keepOurs: true } | { readonly keepOurs: false; readonly theirs: PendingCommit };
+
+/**
+ * Checks the other branch's first commit and its ordering record against our fork point (the
+ * record signed by a member of that epoch's tree, the commit accepted by MLS on that state) and
+ * applies the rule. Throws DeliveryError when the evidence does not check out; the fork point is
+ * then unchanged. When ours wins, their staged commit is discarded.
+ */
+export function judgeFork(
+  ours: BranchEntry,
+  forkPoint: Group,
+  record: OrderingRecord,
+  commit: Uint8Array,
+): ForkJudgement {
+  verifyOrderingRecord(forkPoint.state, record);
+  let event;
+  try {
+    event = forkPoint.process(commit);
+  } catch (e) {
+    throw toDeliveryError(e);
+  }
+  if (event.kind !== 'commit') throw new DeliveryError('wrong_kind', 'not a commit');
+  const theirs: BranchTip = {
+    membersAfter: membersAfter(forkPoint, event.commit),
+    term: record.term,
+    commitHash: record.commitHash,
+  };
+  if (wins(ours, theirs)) {
+    forkPoint.discard(event.commit);
+    return { keepOurs: true };
+  }
+  return { keepOurs: false, theirs: event.commit };
 }
 
 /** The changes to make again on the winning branch: removals first, then adds. */

@@ -140,6 +140,13 @@ export function decodeOrderingRecord(bytes: Uint8Array): OrderingRecord {
   }
 }
 
+/** A commit hash as a map key. */
+export function hashKey(hash: Uint8Array): string {
+  let s = '';
+  for (const b of hash) s += b.toString(16).padStart(2, '0');
+  return s;
+}
+
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   let d = 0;

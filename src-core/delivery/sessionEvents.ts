@@ -40,7 +40,7 @@ export interface SessionEvents {
   changeFailed: { readonly change: string; readonly error: Error };
   /** A message we published could not be handed to the network. */
   sendFailed: { readonly id: MessageId | undefined; readonly error: Error };
-  /** A message we sent can no longer reach the group (removed, or the fork is past the window). */
+  /** A message we sent can no longer reach the group (we were removed before sending it). */
   notDelivered: { readonly id: MessageId; readonly reason: 'removed' | 'rejoin_needed' };
   /** A leader took over (or we did). */
   leader: { readonly term: bigint; readonly leader: number; readonly self: boolean };
@@ -55,7 +55,12 @@ export interface SessionEvents {
     readonly resent: number;
   };
   /** The fork point is no longer kept: only an external-commit rejoin can bring us back. */
-  rejoinNeeded: { readonly forkEpoch: bigint; readonly error: DeliveryError };
+  rejoinNeeded: {
+    readonly forkEpoch: bigint;
+    readonly error: DeliveryError;
+    /** Our messages a rejoin may have to send again (sent within the window, or held). */
+    readonly unsettled: readonly MessageId[];
+  };
   /** Traffic from a later epoch was seen: a sync from a peer would fill the gap. */
   behind: { readonly epoch: bigint; readonly seen: bigint };
   /** A commit removed us. The session stops; the group state is inactive. */

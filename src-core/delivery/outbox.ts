@@ -1,0 +1,118 @@
+/**
+ * Everything a session sends goes out here: envelopes to the channel (each also reported as a
+ * `published` event, for the ciphertext log), and our application messages with what delivery
+ * needs to keep about them. A message's plaintext is kept while the epoch it was sent in is
+ * inside the fork window, because a lost fork means encrypting it again on the winning branch;
+ * it is wiped when that epoch leaves the window. After a lost fork the outbox holds new messages
+ * ("quarantine") until the losing branch's removals are made again, so that a member removed
+ * there never receives them.
+ */
+import type { Group } from '../mls/client/index.js';
+import type { EnvelopeKind } from './envelope.js';
+import { EnvelopeKind as Kind, encodeEnvelope } from './envelope.js';
+import type { ChannelPort } from './ports.js';
+import type { MessageId, SessionEmitter } from './sessionEvents.js';
+
+interface SentMessage {
+  readonly id: MessageId;
+  readonly data: Uint8Array;
+  /** The epoch it was (last) encrypted in. */
+  epoch: bigint;
+}
+
+type MlsKind = typeof Kind.commit | typeof Kind.proposal | typeof Kind.application;
+
+/** The envelope of an MLS message of `group`'s current epoch. */
+export function mlsEnvelope(group: Group, kind: MlsKind, mlsMessage: Uint8Array): Uint8Array {
+  return encodeEnvelope({ groupId: group.groupId, epoch: group.epoch, kind, mlsMessage });
+}
+
+export class Outbox {
+  private sent: SentMessage[] = [];
+  private held: SentMessage[] = [];
+  private quarantined = false;
+  private nextId: MessageId = 1;
+
+  constructor(
+    private readonly channels: ChannelPort,
+    private readonly channel: string,
+    private readonly events: SessionEmitter,
+  ) {}
+
+  get isQuarantined(): boolean {
+    return this.quarantined;
+  }
+
+  /** Publishes an envelope; a failure to hand it to the network is a `sendFailed` event. */
+  publish(envelope: Uint8Array, epoch: bigint, kind: EnvelopeKind, id?: MessageId): void {
+    this.events.emit('published', { envelope, epoch, kind });
+    this.channels.publish(this.channel, envelope).catch((error: unknown) => {
+      this.events.emit('sendFailed', {
+        id,
+        error: error instanceof Error ? error : new Error(String(error)),
+      });
+    });
+  }
+
+  /** Sends application data now, or holds it while quarantined. */
+  send(group: Group, data: Uint8Array): MessageId {
+    const msg: SentMessage = { id: this.nextId++, data: data.slice(), epoch: group.epoch };
+    if (this.quarantined) this.held.push(msg);
+    else this.encryptAndPublish(group, msg);
+    return msg.id;
+  }
+
+  /** Forgets (and wipes) the messages sent before `epoch`: no fork can undo them any more. */
+  settleBefore(epoch: bigint): void {
+    for (const m of this.sent) if (m.epoch < epoch) m.data.fill(0);
+    this.sent = this.sent.filter((m) => m.epoch >= epoch);
+  }
+
+  /**
+   * A lost fork at `forkEpoch`: the messages we sent after it are held to be sent again, and, if
+   * removals must be made again first, new ones are held too. Returns how many will be re-sent.
+   */
+  rollBack(forkEpoch: bigint, quarantine: boolean): number {
+    const again = this.sent.filter((m) => m.epoch > forkEpoch);
+    this.sent = this.sent.filter((m) => m.epoch <= forkEpoch);
+    this.held = [...again, ...this.held];
+    this.quarantined = quarantine;
+    return again.length;
+  }
+
+  /** Sends what was held, unless still quarantined. */
+  release(group: Group, stillQuarantined: boolean): void {
+    this.quarantined = stillQuarantined;
+    if (stillQuarantined) return;
+    const held = this.held;
+    this.held = [];
+    for (const m of held) this.encryptAndPublish(group, m);
+  }
+
+  /** Ids of messages a fork could still undo (sent within the window, or held). */
+  unsettled(): MessageId[] {
+    return [...this.sent, ...this.held].map((m) => m.id);
+  }
+
+  /** We can no longer send (removed): every held message is reported as not delivered. */
+  failHeld(reason: 'removed' | 'rejoin_needed'): void {
+    for (const m of this.held) {
+      m.data.fill(0);
+      this.events.emit('notDelivered', { id: m.id, reason });
+    }
+    this.held = [];
+  }
+
+  wipe(): void {
+    for (const m of [...this.sent, ...this.held]) m.data.fill(0);
+    this.sent = [];
+    this.held = [];
+  }
+
+  private encryptAndPublish(group: Group, msg: SentMessage): void {
+    msg.epoch = group.epoch;
+    const envelope = mlsEnvelope(group, Kind.application, group.send(msg.data));
+    this.sent.push(msg);
+    this.publish(envelope, msg.epoch, Kind.application, msg.id);
+  }
+}
