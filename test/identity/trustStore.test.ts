@@ -7,7 +7,18 @@ import {
 } from '../../src-core/identity/safetyNumber.js';
 import { TrustStore, normalizeDisplayName } from '../../src-core/identity/trustStore.js';
 import type { Contact } from '../../src-core/identity/trustStore.js';
-import { generateUserKey } from '../../src-core/identity/keys.js';
+import { cipherSuite } from '../../src-core/crypto/index.js';
+import { issueDeviceCertificate } from '../../src-core/identity/deviceCertificate.js';
+import {
+  encodeIdentityRecord,
+  firstIdentityRecord,
+} from '../../src-core/identity/identityRecord.js';
+import { generateDeviceKey, generateUserKey } from '../../src-core/identity/keys.js';
+import {
+  newLeafCredential,
+  parseParleyCredential,
+} from '../../src-core/identity/parleyCredential.js';
+import { RecordBook } from '../../src-core/identity/recordBook.js';
 import { toHex } from '../support/shared.js';
 
 const key = (): Uint8Array => generateUserKey().publicKey;
@@ -165,6 +176,47 @@ describe('trust store: TOFU', () => {
       collidesWith: ['alice', 'alice-2'],
     });
     expect(normalizeDisplayName(' Ａ\u200dB ')).toBe('ab');
+  });
+
+  it('end to end: a leaf credential of another user key whose record claims a known name', () => {
+    const suite = cipherSuite(1);
+    const T = 1_790_000_000n;
+    const makeUser = (name: string) => {
+      const user = generateUserKey();
+      const deviceKey = generateDeviceKey();
+      const cert = issueDeviceCertificate(user, {
+        deviceKey: deviceKey.publicKey,
+        deviceName: 'laptop',
+        createdAt: T,
+        expiresAt: T + 86400n,
+      });
+      const record = firstIdentityRecord(user, { displayName: name, devices: [cert], issuedAt: T });
+      const leaf = newLeafCredential({
+        suite,
+        userKey: user.publicKey,
+        deviceCertificate: cert,
+        deviceKey,
+        notBefore: T,
+        notAfter: T + 86400n,
+      });
+      return { record, credential: leaf.credential };
+    };
+    const alice = makeUser('Alice');
+    const impostor = makeUser('Alice');
+    const book = new RecordBook();
+    const store = new TrustStore();
+    for (const who of [alice, impostor]) book.add(encodeIdentityRecord(who.record));
+    /** What the app does with a leaf credential it meets in a group. */
+    const meet = (credential: typeof alice.credential) => {
+      const { userKey } = parseParleyCredential(credential);
+      const name = book.newestRecord(userKey)!.displayName;
+      return store.observe(toHex(userKey), userKey, name, T);
+    };
+    expect(meet(alice.credential).kind).toBe('pinned');
+    expect(meet(impostor.credential)).toMatchObject({
+      kind: 'name_collision',
+      collidesWith: [toHex(alice.record.userKey)],
+    });
   });
 
   it('a key pinned for one contact cannot be pinned for another', () => {
