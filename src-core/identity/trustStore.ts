@@ -79,7 +79,7 @@ export type ObserveOutcome =
     }
   /** Another key claims the contact: nothing from it is trusted until the user decides. */
   | { readonly kind: 'key_changed'; readonly contact: Contact; readonly claimedKey: Uint8Array }
-  /** The key is pinned for another contact: nothing changed. */
+  /** The key is pinned for (or claims) another contact: nothing changed. */
   | { readonly kind: 'key_pinned_elsewhere'; readonly otherContact: string };
 
 export type HoldOutcome =
