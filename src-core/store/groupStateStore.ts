@@ -69,13 +69,19 @@ class NameIndex {
     if (set.size === 0) this.buckets.delete(b);
   }
 
-  /** Every stored name starting with `prefix` (one bucket when the prefix is one). */
+  /**
+   * Every stored name starting with `prefix`. A name starts with its bucket, so a bucket can
+   * only hold matches if it and the prefix are prefixes of one another: whole buckets are taken
+   * without looking at their names, and there are few buckets (tree, state, proposals, one per
+   * kept epoch and snapshot), so this never walks a large tree's names.
+   */
   withPrefix(prefix: string): string[] {
-    const exact = this.buckets.get(prefix);
-    if (exact !== undefined && NameIndex.bucketOf(`${prefix}x`) === prefix) return [...exact];
     const out: string[] = [];
-    for (const set of this.buckets.values())
-      for (const n of set) if (n.startsWith(prefix)) out.push(n);
+    for (const [bucket, set] of this.buckets) {
+      if (bucket.startsWith(prefix)) out.push(...set);
+      else if (prefix.startsWith(bucket))
+        for (const n of set) if (n.startsWith(prefix)) out.push(n);
+    }
     return out;
   }
 

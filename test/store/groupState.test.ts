@@ -8,10 +8,11 @@ import {
   sendApplicationMessage,
 } from '../../src-core/mls/group/index.js';
 import { ProposalType } from '../../src-core/mls/proposal.js';
+import { encodeGroupState } from '../../src-core/mls/storage/index.js';
 import { StoreError, openStore } from '../../src-core/store/index.js';
 import type { StoreErrorCode } from '../../src-core/store/index.js';
 import { World, keyPackageFor, newClient, text, untext, wire } from '../mls/groupHarness.js';
-import { removeTempDirs, tempDir, testKey, withLevel } from './storeHarness.js';
+import { filesContaining, removeTempDirs, tempDir, testKey, withLevel } from './storeHarness.js';
 
 afterAll(removeTempDirs);
 
@@ -178,6 +179,35 @@ describe('stored MLS group state: snapshots, damage, failed batches', () => {
     const third = await openStore({ path, keySource: testKey() });
     expect((await third.groups.load(groupId)).snapshotIds()).toEqual([]);
     await third.close();
+  });
+
+  it('member names (credentials in the tree) never reach the files in the clear', async () => {
+    const marker = 'MEMBER-NAME-MARKER-51c2e0';
+    const suite = new World(1).suite;
+    const alice = newClient(suite, `${marker}-alice`);
+    const creator = createGroup({
+      suite,
+      credential: alice.credential,
+      signatureKeyPair: alice.signature,
+    });
+    const bundles = [1, 2, 3].map((i) => keyPackageFor(suite, newClient(suite, `${marker}-${i}`)));
+    const state = createCommit(creator, {
+      proposals: bundles.map((b) => ({
+        proposalType: ProposalType.add,
+        add: { keyPackage: b.keyPackage },
+      })),
+    }).staged.merge();
+    // The records themselves hold the names in the clear (the store's job is to hide them).
+    const plainRecords = [...encodeGroupState(state).values()].map((v) => Buffer.from(v));
+    expect(plainRecords.some((v) => v.includes(Buffer.from(marker)))).toBe(true);
+    const path = await tempDir();
+    const store = await openStore({ path, keySource: testKey() });
+    const tx = store.transaction();
+    await store.groups.create(tx, state.groupContext.groupId, state);
+    await tx.commit();
+    await store.db.compactRange(Uint8Array.of(0), Uint8Array.of(0xff));
+    await store.close();
+    expect(await filesContaining(path, text(marker))).toEqual([]);
   });
 
   it('a tampered group record is corrupt_record; a missing group is not_found', async () => {
