@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { CiphertextLog, MemoryLogStore, hexOf } from '../../src-core/delivery/ciphertextLog.js';
+import { hexOf } from '../../src-core/delivery/ciphertextLog.js';
 import { DeliveryError } from '../../src-core/delivery/errors.js';
 import {
   INLINE_BODY_BYTES,
@@ -9,10 +9,8 @@ import {
   SystemRandom,
 } from '../../src-core/delivery/libp2pPorts.js';
 import type { ChannelMessage } from '../../src-core/delivery/ports.js';
-import { SyncClient, SyncServer } from '../../src-core/delivery/syncProtocol.js';
 import type { ParleyNode } from '../../src-core/net/index.js';
 import { startNodes, stopAll, waitFor } from '../net/helpers.js';
-import { applyTo, buildHistory } from './storeForwardFixture.js';
 
 const opened: Libp2pPorts[] = [];
 afterEach(async () => {
@@ -114,34 +112,6 @@ describe('DeliveryPorts over libp2p', () => {
     ctl.abort(new Error('user gave up'));
     await expect(pending).rejects.toThrow('user gave up');
   });
-
-  it('an offline member catches up 10,000 real MLS messages from peers over libp2p', async () => {
-    const h = buildHistory(10, 1000);
-    const { nodes, ports } = await three();
-    const [a, b, c] = ports as [Libp2pPorts, Libp2pPorts, Libp2pPorts];
-    // a serves the full log; b serves nothing (not a member of its view); c was offline.
-    const aliceLog = await CiphertextLog.open(new MemoryLogStore());
-    await aliceLog.appendBatch(h.groupId, h.entries);
-    new SyncServer({ log: aliceLog, requests: a.requests, authorize: (from) => from === c.self });
-    new SyncServer({ log: aliceLog, requests: b.requests, authorize: () => false });
-    await Promise.all([a.ready(), b.ready()]);
-    const bobLog = await CiphertextLog.open(new MemoryLogStore());
-    const client = new SyncClient({ log: bobLog, requests: c.requests });
-    // c comes online: it dials the members it knows.
-    await nodes[2]!.dial(nodes[0]!.addresses()[0]!);
-    await nodes[2]!.dial(nodes[1]!.addresses()[0]!);
-    const [head] = await client.heads(a.self, [h.groupId]);
-    expect(head!.highestEpoch).toBe(h.alice.epoch);
-    const read: string[] = [];
-    const result = await client.catchUp(h.groupId, h.startEpoch, [b.self, a.self], {
-      targetEpoch: head!.highestEpoch,
-      deliver: applyTo(h.bob, read),
-    });
-    expect(result.peers[0]).toMatchObject({ peer: b.self, error: 'peer_refused' });
-    expect(result.complete).toBe(true);
-    expect(read).toEqual(h.texts);
-    expect(hexOf(h.bob.epochAuthenticator())).toBe(hexOf(h.alice.epochAuthenticator()));
-  }, 60_000);
 });
 
 describe('system clock and randomness', () => {
