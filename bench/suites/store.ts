@@ -200,7 +200,7 @@ export default async function storeSuite(): Promise<void> {
     );
     const samples: number[] = [];
     let groups = 0;
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 7; i++) {
       const [r, ms] = await timeIt(() => ready(path, raw));
       samples.push(ms);
       groups = r.groups;
