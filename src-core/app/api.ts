@@ -117,6 +117,13 @@ export interface SafetyNumberView {
   qr: QrMatrix;
 }
 
+/** Someone announcing themselves on the LAN directory topic who is not a contact yet. */
+export interface NearbyUser {
+  userId: UserId;
+  displayName: string;
+  inviteCode: string;
+}
+
 export type SafetyCheck =
   'match' | 'their_key_differs' | 'our_key_differs' | 'both_differ' | 'unreadable';
 
@@ -197,6 +204,22 @@ export interface EpochCode {
   /** 20 digits; members compare them out of band. */
   code: string;
   groups: string[];
+}
+
+/**
+ * The group's rules, kept in the group's MLS context so every member enforces the same ones.
+ * Durations in milliseconds; null turns a rule off.
+ */
+export interface GroupPolicy {
+  /** Who may add and remove members. */
+  membership: 'admins' | 'everyone';
+  /** Each member updates its keys after this long or this many sent messages, whichever first. */
+  keyUpdateAfterMs: number;
+  keyUpdateAfterMessages: number;
+  /** Members offline for longer are removed. */
+  removeIdleAfterMs: number | null;
+  /** Messages disappear this long after they were sent. */
+  disappearAfterMs: number | null;
 }
 
 export interface GroupRef {
@@ -344,6 +367,8 @@ export interface ParleyCalls {
   contacts: {
     list(): Promise<Contact[]>;
     addByInviteCode(p: { code: string }): Promise<Contact>;
+    /** People on this LAN (when LAN discovery is on) who are not contacts yet. */
+    nearby(): Promise<NearbyUser[]>;
     safetyNumber(p: { userId: UserId }): Promise<SafetyNumberView>;
     verify(p: VerifyParams): Promise<VerifyResult>;
     /** The only way a changed key is accepted; the contact goes back to `unverified`. */
@@ -363,6 +388,9 @@ export interface ParleyCalls {
     members(p: GroupRef): Promise<Member[]>;
     membershipLog(p: GroupRef & PageParams): Promise<MembershipLogPage>;
     epochCode(p: GroupRef): Promise<EpochCode>;
+    policy(p: GroupRef): Promise<GroupPolicy>;
+    /** A commit like any other: refused with `forbidden` unless the policy lets us change it. */
+    setPolicy(p: { groupId: GroupId; policy: GroupPolicy }): Promise<GroupPolicy>;
   };
   messages: {
     history(p: GroupRef & PageParams): Promise<HistoryPage>;

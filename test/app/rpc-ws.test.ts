@@ -258,6 +258,15 @@ describe('rpc over WebSocket', () => {
     expect(s.calls).toEqual([]);
   });
 
+  it('closes a connection that never says hello', async () => {
+    const s = scaffold();
+    server = await startWebSocketServer({ api: s.api, helloTimeoutMs: 1 });
+    const r = raw(server.url);
+    await r.opened;
+    expect(await r.closed).toBe(1008);
+    expect(s.calls).toEqual([]);
+  });
+
   it('refuses a wrong token and a used token; a session resumes', async () => {
     const s = scaffold();
     const srv = await start(s);

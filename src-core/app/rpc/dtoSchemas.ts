@@ -168,6 +168,26 @@ export const epochCode = z.strictObject({
   groups: z.array(z.string().regex(/^[0-9]{5}$/)).length(4),
 });
 
+const duration = z
+  .number()
+  .int()
+  .positive()
+  .max(10 * 365 * 86_400_000);
+
+export const groupPolicy = z.strictObject({
+  membership: z.enum(['admins', 'everyone']),
+  keyUpdateAfterMs: duration,
+  keyUpdateAfterMessages: z.number().int().positive().max(1_000_000),
+  removeIdleAfterMs: duration.nullable(),
+  disappearAfterMs: duration.nullable(),
+});
+
+export const nearbyUser = z.strictObject({
+  userId: id,
+  displayName: z.string(),
+  inviteCode: z.string(),
+});
+
 export const groupRef = z.strictObject({ groupId: id });
 
 export const pagedGroupParams = z.strictObject({

@@ -51,6 +51,7 @@ export const METHODS = {
     params: z.strictObject({ code: z.string().trim().min(1).max(d.LIMITS.code) }),
     result: d.contact,
   },
+  'contacts.nearby': { params: none, result: z.array(d.nearbyUser) },
   'contacts.safetyNumber': { params: z.strictObject({ userId: d.id }), result: d.safetyNumberView },
   'contacts.verify': { params: d.verifyParams, result: d.verifyResult },
   'contacts.acceptKeyChange': { params: z.strictObject({ userId: d.id }), result: d.contact },
@@ -88,6 +89,11 @@ export const METHODS = {
   'groups.members': { params: d.groupRef, result: z.array(d.member) },
   'groups.membershipLog': { params: d.pagedGroupParams, result: d.membershipLogPage },
   'groups.epochCode': { params: d.groupRef, result: d.epochCode },
+  'groups.policy': { params: d.groupRef, result: d.groupPolicy },
+  'groups.setPolicy': {
+    params: z.strictObject({ groupId: d.id, policy: d.groupPolicy }),
+    result: d.groupPolicy,
+  },
 
   'messages.history': { params: d.pagedGroupParams, result: d.historyPage },
   'messages.get': { params: z.strictObject({ groupId: d.id, messageId: d.id }), result: d.message },
