@@ -209,8 +209,9 @@ export class Store implements StoreCore {
       }
       throw mapped;
     }
+    let store: Store | undefined;
     try {
-      const store = await Store.unlock(db, options, target);
+      store = await Store.unlock(db, options, target);
       const migrations = migrationPath(
         store.schemaVersion,
         target,
@@ -219,7 +220,7 @@ export class Store implements StoreCore {
       for (const step of migrations) {
         await store.write(async (tx) => {
           try {
-            await step.run(store, tx);
+            await step.run(store!, tx);
           } catch (e) {
             if (e instanceof StoreError) throw e;
             throw new StoreError(
@@ -228,12 +229,13 @@ export class Store implements StoreCore {
               { cause: e },
             );
           }
-          store.setSchemaVersion(tx, step.from + 1);
+          store!.setSchemaVersion(tx, step.from + 1);
         });
       }
       return store;
     } catch (e) {
-      await db.close().catch(() => undefined);
+      // close() also wipes the keys of a store that was unlocked before a migration failed.
+      await (store !== undefined ? store.close() : db.close()).catch(() => undefined);
       throw e instanceof StoreError ? e : mapLevelError(e, 'open');
     }
   }
