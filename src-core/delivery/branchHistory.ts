@@ -84,11 +84,6 @@ export class BranchHistory {
     return this.entries.find((e) => e.epoch === epoch);
   }
 
-  /** The hash of the commit that started our current epoch (empty before the first commit). */
-  head(): Uint8Array {
-    return this.entries.at(-1)?.commitHash ?? new Uint8Array(0);
-  }
-
   /** Entries from `epoch` on, oldest first. */
   since(epoch: bigint): readonly BranchEntry[] {
     return this.entries.filter((e) => e.epoch >= epoch);

@@ -108,8 +108,7 @@ export class CommitSequencer {
   /** Our heartbeat (also our claim when the term is new). */
   heartbeat(): void {
     const { group } = this.host;
-    const head = this.host.branch().at(-1)?.commitHash ?? new Uint8Array(0);
-    const heartbeat = signHeartbeat(group.state, this.host.term, head);
+    const heartbeat = signHeartbeat(group.state, this.host.term);
     this.lastHeartbeat = this.clock.now();
     const envelope = encodeEnvelope({
       groupId: group.groupId,

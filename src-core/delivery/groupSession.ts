@@ -27,7 +27,7 @@ import { EnvelopeBuffer } from './envelopeBuffer.js';
 import { DeliveryError, toDeliveryError } from './errors.js';
 import { ForeignEvidence, judgeFork, lostChanges } from './forks.js';
 import type { Heartbeat } from './heartbeat.js';
-import { verifyHeartbeat } from './heartbeat.js';
+import { branchHead, verifyHeartbeat } from './heartbeat.js';
 import { LeaderElection } from './leaderElection.js';
 import type { OrderingRecord } from './orderingRecord.js';
 import { bytesEqual, commitHash, hashKey, verifyOrderingRecord } from './orderingRecord.js';
@@ -319,7 +319,7 @@ export class GroupSession {
     // A leader behind us or on another branch (a different head at our epoch) needs our branch.
     // The heartbeat cannot be verified then (its tree is not ours), so all it may cause is a
     // rate-limited republication of what we already published.
-    if (hb.epoch < this.epoch || !bytesEqual(hb.head, this.history.head())) {
+    if (hb.epoch < this.epoch || !bytesEqual(hb.head, branchHead(this.current.state))) {
       return this.sequencer.republishBranch();
     }
     verifyHeartbeat(this.current.state, hb);

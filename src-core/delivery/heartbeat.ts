@@ -3,9 +3,13 @@
  * silent leader publishes a heartbeat with the next term. Signed like the ordering record, with
  * its own label ("Parley Heartbeat"), so a heartbeat can never pass for a record.
  *
- * `head` names the sender's branch: the hash of the commit that started its epoch. Two members at
- * the same epoch number with different heads are on two branches of a fork; a heartbeat is how
- * the two sides of a healed partition first notice each other.
+ * `head` names the sender's branch at its epoch: a hash of the epoch's confirmed transcript hash
+ * (RFC 9420 §8.2), which covers every commit since the group began. Two members at the same epoch
+ * number with different heads are on two branches of a fork; a heartbeat is how the two sides of
+ * a healed partition first notice each other. It is computed from the group state alone, so a
+ * member that restarted (and kept no delivery history) still names its branch correctly. The
+ * transcript hash is hashed once more under our own label rather than sent as is, so the value
+ * on the wire is used for nothing but this comparison.
  */
 import { decode, encode, opaque, struct, uint32, uint64 } from '../codec/index.js';
 import type { Codec } from '../codec/index.js';
@@ -14,6 +18,12 @@ import { DeliveryError } from './errors.js';
 import { bytesEqual, verifySignedByLeaf } from './orderingRecord.js';
 
 export const HEARTBEAT_LABEL = 'Parley Heartbeat';
+const HEAD_LABEL = 'Parley Branch Head';
+
+/** The branch head of a state's epoch (see the file comment). */
+export function branchHead(state: GroupState): Uint8Array {
+  return state.suite.refHash(HEAD_LABEL, state.groupContext.confirmedTranscriptHash);
+}
 
 /**
  * ```
@@ -22,7 +32,7 @@ export const HEARTBEAT_LABEL = 'Parley Heartbeat';
  *     uint64 epoch;
  *     uint64 term;
  *     uint32 leader_leaf;
- *     opaque head<V>;       // commit hash that started `epoch` on the sender's branch, or empty
+ *     opaque head<V>;       // RefHash("Parley Branch Head", confirmed_transcript_hash)
  * } HeartbeatTBS;
  *
  * struct {
@@ -60,13 +70,13 @@ export const heartbeatCodec: Codec<Heartbeat> = struct<Heartbeat>({
   signature: opaque,
 });
 
-export function signHeartbeat(state: GroupState, term: bigint, head: Uint8Array): Heartbeat {
+export function signHeartbeat(state: GroupState, term: bigint): Heartbeat {
   const tbs: HeartbeatTBS = {
     groupId: state.groupId,
     epoch: state.epoch,
     term,
     leaderLeaf: state.ownLeaf,
-    head,
+    head: branchHead(state),
   };
   const signature = state.suite.signWithLabel(
     state.signaturePrivateKey,

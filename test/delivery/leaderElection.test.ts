@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { encode } from '../../src-core/codec/index.js';
 import { EnvelopeKind, encodeEnvelope } from '../../src-core/delivery/envelope.js';
-import { HEARTBEAT_LABEL, heartbeatTBSCodec } from '../../src-core/delivery/heartbeat.js';
+import {
+  HEARTBEAT_LABEL,
+  branchHead,
+  heartbeatTBSCodec,
+} from '../../src-core/delivery/heartbeat.js';
 import { LeaderElection } from '../../src-core/delivery/leaderElection.js';
 import { groupOf, text, untext } from './support/groupFixture.js';
 
@@ -64,7 +68,7 @@ describe('leader election', () => {
       epoch: 2n,
       term: 0n,
       leaderLeaf: 0,
-      head: carol!.seen.epoch![0]!.commitHash,
+      head: branchHead(carol!.session.group.state),
     };
     const signature = f.suite.signWithLabel(
       alice!.keys.privateKey,
