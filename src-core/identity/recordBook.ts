@@ -50,6 +50,8 @@ import type { TrustStore } from './trustStore.js';
 
 export const RECORD_HASH_LABEL = 'Parley 1.0 IdentityRecordHash';
 export const RECORD_HASH_BYTES = 32;
+/** Evidence pairs kept per user key (the first ones: each proves the key signed a fork). */
+export const MAX_EVIDENCE_PER_USER = 4;
 /** Bounds a received digest list (and the work comparing it). */
 export const MAX_DIGESTS = 65536;
 
@@ -200,19 +202,21 @@ export class RecordBook implements IdentityRecordSource {
   }
 
   private equivocation(current: Held, encoded: Uint8Array, record: IdentityRecord): RecordOutcome {
-    const known = this.evidence.find(
-      (e) =>
-        equalBytes(e.userKey, record.userKey) &&
-        e.sequence === record.sequence &&
-        (equalBytes(e.second, encoded) || equalBytes(e.first, encoded)),
-    );
-    const evidence = known ?? {
-      userKey: record.userKey.slice(),
-      sequence: record.sequence,
-      first: current.bytes.slice(),
-      second: encoded,
-    };
-    if (known === undefined) this.evidence.push(evidence);
+    // One pair per (user, sequence) proves the fork; more pairs prove nothing new, and a stolen key
+    // could otherwise fill memory with forks of one sequence number.
+    const ofUser = this.evidence.filter((e) => equalBytes(e.userKey, record.userKey));
+    const known = ofUser.find((e) => e.sequence === record.sequence);
+    let evidence: EquivocationEvidence;
+    if (known !== undefined) evidence = known;
+    else {
+      evidence = {
+        userKey: record.userKey.slice(),
+        sequence: record.sequence,
+        first: current.bytes.slice(),
+        second: encoded,
+      };
+      if (ofUser.length < MAX_EVIDENCE_PER_USER) this.evidence.push(evidence);
+    }
     const flaggedContact = this.trustStore?.flagEquivocation(record.userKey);
     return { kind: 'equivocation', evidence, flaggedContact };
   }
@@ -296,6 +300,16 @@ export class RecordBook implements IdentityRecordSource {
       }
     }
     const evidence = wire.evidence.map((e) => checkEvidence(e.first, e.second));
+    const perUser = new Map<string, Set<bigint>>();
+    for (const e of evidence) {
+      const seqs = perUser.get(hexOf(e.userKey)) ?? new Set<bigint>();
+      if (seqs.has(e.sequence)) throw new IdentityError('malformed', 'record book: evidence twice');
+      seqs.add(e.sequence);
+      if (seqs.size > MAX_EVIDENCE_PER_USER) {
+        throw new IdentityError('malformed', 'record book: more evidence than kept per user');
+      }
+      perUser.set(hexOf(e.userKey), seqs);
+    }
     const book = new RecordBook(options);
     for (const [k, h] of loaded.held) book.held.set(k, h);
     book.evidence.push(...evidence);

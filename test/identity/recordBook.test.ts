@@ -11,6 +11,7 @@ import type { IdentityRecord } from '../../src-core/identity/identityRecord.js';
 import { generateDeviceKey, generateUserKey } from '../../src-core/identity/keys.js';
 import type { UserKeyPair } from '../../src-core/identity/keys.js';
 import {
+  MAX_EVIDENCE_PER_USER,
   RecordBook,
   decodeRecordDigests,
   encodeEquivocationEvidence,
@@ -119,9 +120,23 @@ describe('record book: the newest record per user key', () => {
     expect(out.evidence.second).toEqual(enc(forkB));
     // The record held first stays current.
     expect(book.newestRecord(user.publicKey)?.displayName).toBe('Alice A');
-    // Seeing the fork again does not add evidence twice.
+    // Seeing the fork again, or a third fork of the same sequence, adds no evidence.
     expect(book.add(enc(forkB)).kind).toBe('equivocation');
+    const forkC = nextIdentityRecord(user, r1, { displayName: 'Alice C', issuedAt: T0 + 5n });
+    const third = book.add(enc(forkC));
+    expect(third.kind === 'equivocation' && third.evidence).toEqual(out.evidence);
     expect(book.equivocations()).toHaveLength(1);
+    // Forks of later sequence numbers: evidence kept up to MAX_EVIDENCE_PER_USER per user.
+    let head = forkA;
+    for (let k = 0; k < MAX_EVIDENCE_PER_USER + 1; k++) {
+      const next = nextIdentityRecord(user, head, { displayName: `n${k}`, issuedAt: T0 + 9n });
+      const fork = nextIdentityRecord(user, head, { displayName: `f${k}`, issuedAt: T0 + 9n });
+      expect(book.add(enc(next)).kind).toBe('replaced');
+      expect(book.add(enc(fork)).kind).toBe('equivocation');
+      head = next;
+    }
+    expect(book.equivocations()).toHaveLength(MAX_EVIDENCE_PER_USER);
+    expect(RecordBook.import(book.export()).equivocations()).toEqual(book.equivocations());
 
     // Evidence travels and anyone can check it.
     const bytes = encodeEquivocationEvidence(out.evidence);
