@@ -87,10 +87,12 @@ function nobleOpen(spec: AeadSpec): SealFn {
 function nodeSeal(node: NodeCryptoModule, spec: AeadSpec): SealFn {
   return (k, n, aad, pt) => {
     const c = createCipher(node, spec.node, k, n);
-    c.setAAD(aad, { plaintextLength: pt.length });
-    const out = new Uint8Array(pt.length + TAG);
-    out.set(c.update(pt), 0);
+    // No plaintextLength: only CCM needs it, and its option check is a measurable part of a seal.
+    c.setAAD(aad);
+    const body = c.update(pt);
     c.final();
+    const out = new Uint8Array(pt.length + TAG);
+    out.set(body, 0);
     out.set(c.getAuthTag(), pt.length);
     return out;
   };
@@ -101,20 +103,30 @@ function nodeOpen(node: NodeCryptoModule, spec: AeadSpec): SealFn {
     const body = ct.subarray(0, ct.length - TAG);
     const d = createDecipher(node, spec.node, k, n);
     d.setAuthTag(ct.subarray(ct.length - TAG));
-    d.setAAD(aad, { plaintextLength: body.length });
+    d.setAAD(aad);
     // OpenSSL releases plaintext before it has checked the tag; it is wiped if the tag fails.
-    const out = new Uint8Array(body.length);
     const part = d.update(body);
-    out.set(part, 0);
-    part.fill(0);
     try {
       d.final();
     } catch (e) {
-      out.fill(0);
+      part.fill(0);
       throw new CryptoError('aead_open_failed', 'tag did not verify', { cause: e });
     }
-    return out;
+    return ownedPlaintext(part);
   };
+}
+
+/**
+ * The plaintext as a plain Uint8Array: a view when the Buffer owns its whole ArrayBuffer (node
+ * allocates cipher output outside the shared pool), else a copy, with the original wiped.
+ */
+function ownedPlaintext(b: Uint8Array): Uint8Array {
+  if (b.byteOffset === 0 && b.buffer.byteLength === b.length) {
+    return new Uint8Array(b.buffer, 0, b.length);
+  }
+  const out = b.slice();
+  b.fill(0);
+  return out;
 }
 
 // The overloads of createCipheriv are per algorithm family; a union argument matches none of them.
