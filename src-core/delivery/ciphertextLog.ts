@@ -609,6 +609,22 @@ export class CiphertextLog {
     return ops.length;
   }
 
+  /** Drops the named messages (ones MLS rejected, say); returns how many were held. */
+  async remove(groupId: Uint8Array, messageIds: readonly Uint8Array[]): Promise<number> {
+    const g = this.#group(groupId);
+    if (g === undefined) return 0;
+    const doomed = messageIds
+      .map((id) => g.byId.get(hexOf(id)))
+      .filter((e): e is LogEntry => e !== undefined);
+    for (const e of doomed) g.unindex(e);
+    if (doomed.length > 0) {
+      await this.#store.write(
+        doomed.map((e) => ({ op: 'del' as const, group: g.groupId, id: e.messageId })),
+      );
+    }
+    return doomed.length;
+  }
+
   /**
    * Drops every entry of `epoch` and later (a fork's losing branch, before the winning commits
    * are appended); returns how many.

@@ -436,7 +436,11 @@ export interface SyncClientOptions {
 }
 
 export interface CatchUpOptions {
-  /** New entries, in order, as each page is kept (the session processes them). */
+  /**
+   * New entries, in order, as each page is kept (the session processes them). It should deal
+   * with a message MLS rejects itself (and may `remove` it from the log); if it throws, the
+   * catch-up stops with that error.
+   */
   readonly deliver?: (entries: readonly SyncItem[]) => void | Promise<void>;
   readonly signal?: AbortSignal;
   /**
@@ -541,17 +545,24 @@ export class SyncClient {
       let pages = 0;
       let peerAdded = 0;
       let error: DeliveryErrorCode | undefined;
+      let delivering = false;
+      // The next page is asked for while this one is being delivered (decrypted by the session),
+      // so the network and the peer work while we do.
+      const ask = (c: LogCursor): Promise<SyncResponse> => {
+        const p = this.#ask(
+          peer,
+          { type: SyncType.fetch, groupId, cursor: c, maxBytes: this.#pageBytes },
+          options.signal,
+        );
+        p.catch(() => undefined); // awaited below; a page never awaited must not go unhandled
+        return p;
+      };
+      let next: Promise<SyncResponse> | undefined = ask(cursor);
       try {
-        for (;;) {
+        while (next !== undefined) {
           options.signal?.throwIfAborted();
-          if (pages >= maxPages) throw new DeliveryError('sync_incomplete', 'page budget spent');
-          const req: SyncRequest = {
-            type: SyncType.fetch,
-            groupId,
-            cursor,
-            maxBytes: this.#pageBytes,
-          };
-          const res = await this.#ask(peer, req, options.signal);
+          const res = await next;
+          next = undefined;
           if (res.type !== SyncType.fetch) throw new DeliveryError('sync_malformed', 'not a page');
           checkPage(res, groupId, cursor, this.#pageBytes);
           pages++;
@@ -569,12 +580,20 @@ export class SyncClient {
           });
           added += fresh.length;
           peerAdded += fresh.length;
-          if (fresh.length > 0 && options.deliver !== undefined) await options.deliver(fresh);
-          if (res.next === undefined) break;
-          cursor = res.next;
+          if (res.next !== undefined) {
+            if (pages >= maxPages) throw new DeliveryError('sync_incomplete', 'page budget spent');
+            cursor = res.next;
+            next = ask(cursor);
+          }
+          if (fresh.length > 0 && options.deliver !== undefined) {
+            delivering = true;
+            await options.deliver(fresh);
+            delivering = false;
+          }
         }
       } catch (err) {
-        if (options.signal?.aborted === true) throw err;
+        // The session's own failure is not the peer's: it ends the catch-up.
+        if (delivering || options.signal?.aborted === true) throw err;
         error = codeOf(err);
       }
       outcomes.push({ peer, pages, added: peerAdded, ...(error === undefined ? {} : { error }) });

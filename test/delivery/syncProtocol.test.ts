@@ -281,6 +281,29 @@ describe('sync protocol', () => {
     },
   );
 
+  it("the session's own failure ends the catch-up with its error, not the peer's", async () => {
+    const h = buildHistory(2, 5);
+    const net = new MemoryRequestNet();
+    serve(net, 'alice', await serverLog(h));
+    serve(net, 'dave', await serverLog(h));
+    const log = await CiphertextLog.open(new MemoryLogStore());
+    const client = new SyncClient({ log, requests: net.port('bob'), pageBytes: 2048 });
+    const boom = new Error('the session broke');
+    await expect(
+      client.catchUp(h.groupId, h.startEpoch, ['alice', 'dave'], {
+        deliver: () => {
+          throw boom;
+        },
+      }),
+    ).rejects.toBe(boom);
+    // What was kept stays kept; the session can drop what MLS refused.
+    const kept = log.size(h.groupId);
+    expect(kept).toBeGreaterThan(0);
+    const first = log.messagesOf(h.groupId, h.startEpoch)[0]!;
+    expect(await log.remove(h.groupId, [first.messageId, new Uint8Array(32)])).toBe(1);
+    expect(log.size(h.groupId)).toBe(kept - 1);
+  });
+
   it('refuses malformed requests and stays up', async () => {
     const h = buildHistory(1, 2);
     const net = new MemoryRequestNet();
