@@ -216,11 +216,17 @@ export default async function storeSuite(): Promise<void> {
       await r.store.close();
     }
     printTable([
-      ['open to ready (100 groups loaded, last page of each history)', 'median', 'runs'],
-      [`raw / keychain key (${groups} groups)`, formatMs(median(samples)), String(samples.length)],
+      ['open to ready (100 groups loaded, last page of each history)', 'median', 'min', 'runs'],
+      [
+        `raw / keychain key (${groups} groups)`,
+        formatMs(median(samples)),
+        formatMs(Math.min(...samples)),
+        String(samples.length),
+      ],
       [
         'passphrase (scrypt N=2^17 included)',
         formatMs(median(passSamples)),
+        formatMs(Math.min(...passSamples)),
         String(passSamples.length),
       ],
     ]);
