@@ -20,6 +20,8 @@ export const APP_ERROR_CODES = [
   'not_found',
   /** The state moved on (a stale epoch, an existing profile, a key change not yet accepted). */
   'conflict',
+  /** Too many calls in flight on this channel; nothing was executed, retry later. */
+  'busy',
   /** The other side of the channel is gone; the call's outcome is unknown. */
   'unavailable',
   'internal',

@@ -1,7 +1,8 @@
 /**
  * The one way the UI reaches the app: Electron's preload bridge when it is there (`window.parley`,
- * exposed by src-main over a MessagePort to the utility process), otherwise the WebSocket of
- * `parley serve` (browser mode). Either way the UI holds a `ParleyApi` and nothing else.
+ * a relay of text frames to the utility process's MessagePort), otherwise the WebSocket of
+ * `parley serve` (browser mode). Either way the page runs the same RPC client, which validates
+ * every result and event, and the UI holds a `ParleyApi` and nothing else.
  *
  * Browser mode: `parley serve` opens `http://127.0.0.1:<port>/#token=<one-time token>&ws=<port>`.
  * The token is read once, removed from the address bar and history, and traded for a session
@@ -9,12 +10,15 @@
  */
 import type { ParleyApi } from '../../src-core/app/api.js';
 import { AppError } from '../../src-core/app/errors.js';
-import { connectWebSocket } from '../../src-core/app/rpc/client.js';
+import { preloadChannel } from '../../src-core/app/rpc/channel.js';
+import type { PreloadBridge } from '../../src-core/app/rpc/channel.js';
+import { connectWebSocket, createClient } from '../../src-core/app/rpc/client.js';
 import type { Credential } from '../../src-core/app/rpc/client.js';
 
 declare global {
   interface Window {
-    parley?: ParleyApi;
+    /** Set by src-main's preload: a relay of text frames, not an API (see PreloadBridge). */
+    parley?: PreloadBridge;
   }
 }
 
@@ -54,7 +58,8 @@ function readLink(): BrowserLink {
 
 export async function connectBridge(): Promise<Bridge> {
   if (window.parley !== undefined) {
-    return { api: window.parley, kind: 'electron', closed: new Promise<AppError>(() => undefined) };
+    const client = createClient(preloadChannel(window.parley));
+    return { api: client, kind: 'electron', closed: client.closed };
   }
   const { credential, port } = readLink();
   if (!/^[0-9]{1,5}$/.test(port))

@@ -6,8 +6,8 @@ import { MessageChannel } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AppError } from '../../src-core/app/errors.js';
-import { portChannel } from '../../src-core/app/rpc/channel.js';
-import type { PortLike } from '../../src-core/app/rpc/channel.js';
+import { portChannel, preloadChannel } from '../../src-core/app/rpc/channel.js';
+import type { PortLike, PreloadBridge } from '../../src-core/app/rpc/channel.js';
 import { createClient } from '../../src-core/app/rpc/client.js';
 import { serveChannel } from '../../src-core/app/rpc/server.js';
 import { scaffold } from './rpcScaffold.js';
@@ -30,12 +30,12 @@ function nodePort(port: MessagePort): PortLike {
   return adapted;
 }
 
-function pair(maxFrameBytes?: number, serve = true) {
+function pair(maxFrameBytes?: number, serve = true, maxInFlight?: number) {
   const s = scaffold();
   const mc = new MessageChannel();
   open.push(mc);
   const serverSide = portChannel(nodePort(mc.port1));
-  if (serve) serveChannel(s.api, serverSide, maxFrameBytes === undefined ? {} : { maxFrameBytes });
+  if (serve) serveChannel(s.api, serverSide, { maxFrameBytes, maxInFlight });
   const clientSide = portChannel(nodePort(mc.port2));
   const protocolErrors: AppError[] = [];
   const client = createClient(clientSide, { onProtocolError: (e) => protocolErrors.push(e) });
@@ -113,5 +113,38 @@ describe('rpc over a MessagePort', () => {
     expect(((await client.profile.status().catch((err: unknown) => err)) as AppError).code).toBe(
       'unavailable',
     );
+  });
+
+  it('answers busy past the in-flight bound, without running the call', async () => {
+    const { s, client } = pair(undefined, true, 2);
+    const release: (() => void)[] = [];
+    s.override('groups.list', () => new Promise((resolve) => release.push(() => resolve([]))));
+    const first = client.groups.list();
+    const second = client.groups.list();
+    const third = await client.groups.list().catch((err: unknown) => err);
+    expect((third as AppError).code).toBe('busy');
+    expect(s.calls.map((c) => c.method)).toEqual(['groups.list', 'groups.list']);
+    release.forEach((r) => r());
+    await expect(Promise.all([first, second])).resolves.toEqual([[], []]);
+    // With the two finished, a call runs again.
+    s.override('groups.list', async () => []);
+    await expect(client.groups.list()).resolves.toEqual([]);
+  });
+
+  it('runs over the preload relay that Electron exposes as window.parley', async () => {
+    const s = scaffold();
+    const mc = new MessageChannel();
+    open.push(mc);
+    serveChannel(s.api, portChannel(nodePort(mc.port1)));
+    // What the preload does: relay strings between the page and the utility process's port.
+    const bridge: PreloadBridge = {
+      send: (frame) => mc.port2.postMessage(frame),
+      onFrame: (listener) => mc.port2.on('message', listener),
+      onClose: (listener) => mc.port2.on('close', listener),
+    };
+    const client = createClient(preloadChannel(bridge));
+    await expect(client.identity.me()).resolves.toMatchObject({ displayName: 'Ada' });
+    mc.port1.close();
+    expect((await client.closed).code).toBe('unavailable');
   });
 });

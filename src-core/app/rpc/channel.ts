@@ -58,6 +58,26 @@ export function portChannel(port: PortLike): FrameChannel {
   };
 }
 
+/**
+ * What Electron's preload exposes to the page as `window.parley` (through contextBridge, which
+ * passes functions and strings but not ports or setters): a dumb relay of text frames to the
+ * MessagePort of the utility process. The page builds its client over it, so every frame is
+ * validated in the page and again in the utility process; the preload holds no API of its own.
+ */
+export interface PreloadBridge {
+  send(frame: string): void;
+  onFrame(listener: (frame: string) => void): void;
+  onClose(listener: () => void): void;
+}
+
+export function preloadChannel(bridge: PreloadBridge): FrameChannel {
+  const port: PortLike = { postMessage: (m) => bridge.send(m), onmessage: null };
+  bridge.onFrame((frame) => port.onmessage?.({ data: frame }));
+  const channel = portChannel(port);
+  bridge.onClose(() => channel.close(new AppError('unavailable', 'the app process is gone')));
+  return channel;
+}
+
 /** The part of the WebSocket API the carrier uses: the browser's and the `ws` package's both fit. */
 export interface WebSocketLike {
   readonly readyState: number;

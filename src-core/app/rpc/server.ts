@@ -21,12 +21,17 @@ import {
 
 export interface DispatchOptions {
   maxFrameBytes?: number;
+  /** Calls running at once on one channel; more are answered `busy` without running. */
+  maxInFlight?: number;
   /**
    * Told when the implementation broke the contract (a result or event that fails its schema, or
    * a thrown non-AppError). The caller only gets `internal`; this is where it is seen.
    */
   onContractViolation?: (where: string, error: unknown) => void;
 }
+
+/** Generous for a UI (a screen issues a handful of calls at once), small enough to bound memory. */
+export const DEFAULT_MAX_IN_FLIGHT = 256;
 
 type Callable = (params?: unknown) => Promise<unknown>;
 
@@ -79,6 +84,8 @@ export function createDispatcher(
 ): Dispatcher {
   const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   const violation = options.onContractViolation ?? (() => undefined);
+  const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+  let inFlight = 0;
   let open = true;
   const reply = (frame: string): void => {
     if (open) send(frame);
@@ -111,6 +118,11 @@ export function createDispatcher(
       return;
     }
     const { id, method, params } = request;
+    if (inFlight >= maxInFlight) {
+      reply(errorFrame(id, new AppError('busy', `${maxInFlight} calls already running`)));
+      return;
+    }
+    inFlight++;
     try {
       const fn = resolve(api, method);
       const result = await (params === undefined ? fn() : fn(params));
@@ -119,6 +131,8 @@ export function createDispatcher(
       const appError = toAppError(error);
       if (!(error instanceof AppError) || appError.code === 'internal') violation(method, error);
       reply(errorFrame(id, appError));
+    } finally {
+      inFlight--;
     }
   }
 
