@@ -118,14 +118,19 @@ const headCodec: Codec<GroupHead> = struct<GroupHead>({
  *     uint8 version = 1;
  *     SyncType type;                  // heads(1), fetch(2)
  *     select (type) {
- *         case heads: opaque group_ids<V><V>;
+ *         case heads: opaque group_ids<V><V>; SyncHead ours<V>;  // ours: the asker's heads
  *         case fetch: opaque group_id<V>; SyncCursor cursor; uint32 max_bytes;
  *     };
  * } SyncRequest;
  * ```
  */
 export type SyncRequest =
-  | { readonly type: typeof SyncType.heads; readonly groupIds: Uint8Array[] }
+  | {
+      readonly type: typeof SyncType.heads;
+      readonly groupIds: Uint8Array[];
+      /** The asker's own heads of those groups, so the answering side learns if it is behind. */
+      readonly ours: GroupHead[];
+    }
   | {
       readonly type: typeof SyncType.fetch;
       readonly groupId: Uint8Array;
@@ -147,7 +152,7 @@ function versioned<T>(inner: Codec<T>): Codec<Versioned<T>> {
 
 const syncRequestCodec = versioned<SyncRequest>(
   variant<SyncType, SyncRequest, 'type'>('type', uint8 as Codec<SyncType>, {
-    [SyncType.heads]: struct({ groupIds: vector(groupIdCodec) }),
+    [SyncType.heads]: struct({ groupIds: vector(groupIdCodec), ours: vector(headCodec) }),
     [SyncType.fetch]: struct({ groupId: groupIdCodec, cursor: cursorCodec, maxBytes: uint32 }),
   }),
 );
@@ -252,6 +257,11 @@ export interface SyncServerOptions {
   readonly authorize: (peer: PeerIdString, groupId: Uint8Array) => boolean | Promise<boolean>;
   /** Largest page served, whatever is asked (default MAX_PAGE_BYTES). */
   readonly maxPageBytes?: number;
+  /**
+   * The asker's heads from a heads exchange, for groups it may read (the others are dropped):
+   * the session compares them with ours and catches up from that peer when it is behind.
+   */
+  readonly onPeerHeads?: (peer: PeerIdString, heads: readonly GroupHead[]) => void;
 }
 
 /** Serves this member's log over 'sync'. `close()` stops serving. */
@@ -274,14 +284,19 @@ export class SyncServer {
     const req = decodeSyncRequest(body);
     const log = this.#o.log;
     if (req.type === SyncType.heads) {
-      if (req.groupIds.length > MAX_HEADS_GROUPS) {
+      if (req.groupIds.length > MAX_HEADS_GROUPS || req.ours.length > req.groupIds.length) {
         throw new DeliveryError('sync_malformed', 'too many groups in a heads request');
       }
       const heads: GroupHead[] = [];
+      const readable = new Set<string>();
       for (const id of req.groupIds) {
+        if (!(await this.#o.authorize(from, id))) continue;
+        readable.add(hexOf(id));
         const head = log.head(id);
-        if (head !== undefined && (await this.#o.authorize(from, id))) heads.push(head);
+        if (head !== undefined) heads.push(head);
       }
+      const theirs = req.ours.filter((h) => readable.has(hexOf(h.groupId)));
+      if (theirs.length > 0) this.#o.onPeerHeads?.(from, theirs);
       return encodeSyncResponse({ type: SyncType.heads, heads });
     }
     if (!(await this.#o.authorize(from, req.groupId))) {
@@ -504,7 +519,10 @@ export class SyncClient {
     if (groupIds.length > MAX_HEADS_GROUPS) {
       throw new DeliveryError('invalid_argument', 'too many groups');
     }
-    const res = await this.#ask(peer, { type: SyncType.heads, groupIds: [...groupIds] });
+    const ours = groupIds
+      .map((id) => this.#o.log.head(id))
+      .filter((h): h is GroupHead => h !== undefined);
+    const res = await this.#ask(peer, { type: SyncType.heads, groupIds: [...groupIds], ours });
     if (res.type !== SyncType.heads) throw new DeliveryError('sync_malformed', 'not heads');
     const asked = new Set(groupIds.map(hexOf));
     const seen = new Set<string>();

@@ -119,15 +119,25 @@ describe('sync protocol', () => {
   it('heads tell a member it is behind; only groups the peer lets us read are answered', async () => {
     const h = buildHistory(3, 2);
     const net = new MemoryRequestNet();
-    serve(net, 'alice', await serverLog(h), new Set(['bob']));
+    const told: [string, bigint][] = [];
+    new SyncServer({
+      log: await serverLog(h),
+      requests: net.port('alice'),
+      authorize: (from) => from === 'bob',
+      onPeerHeads: (peer, heads) =>
+        told.push(...heads.map((x) => [peer, x.highestEpoch] as [string, bigint])),
+    });
     const bobLog = await serverLog(h, h.entries.slice(0, 4));
     const client = new SyncClient({ log: bobLog, requests: net.port('bob') });
     const [theirs] = await client.heads('alice', [h.groupId, new Uint8Array([7])]);
     const ours = bobLog.head(h.groupId)!;
     expect(theirs!.orderedEpoch! > ours.orderedEpoch!).toBe(true);
     expect(theirs!.highestEpoch).toBe(h.alice.epoch);
+    // alice learnt bob's head too (bob is at the epoch his log reaches).
+    expect(told).toEqual([['bob', ours.highestEpoch]]);
     const carol = new SyncClient({ log: bobLog, requests: net.port('carol') });
     expect(await carol.heads('alice', [h.groupId])).toEqual([]);
+    expect(told).toHaveLength(1); // carol may not read the group: her heads are not passed on
     const refused = await carol.catchUp(h.groupId, h.startEpoch, ['alice']);
     expect(refused.peers[0]!.error).toBe('peer_refused');
     expect(refused.complete).toBe(false);
