@@ -259,6 +259,16 @@ export class GroupStateStore {
     }
   }
 
+  /** The names of a group's records on disk (diagnostics and tests; values are wiped). */
+  async recordNames(groupId: Uint8Array): Promise<string[]> {
+    const out: string[] = [];
+    for await (const [name, value] of this.recordsOf(groupId).entries()) {
+      out.push(name);
+      value.fill(0);
+    }
+    return out;
+  }
+
   /** Queues the deletion of a group's records and its registry entry. */
   async delete(tx: Transaction, groupId: Uint8Array): Promise<void> {
     await this.recordsOf(groupId).clear(tx);
