@@ -232,7 +232,7 @@ describe('stored MLS group state: snapshots, damage, failed batches', () => {
     await again.close();
   });
 
-  it('after a failed or aborted batch the handle is stale until loaded again', async () => {
+  it('after a failed or aborted batch the handle is stale until loaded again; delete removes all', async () => {
     const path = await tempDir();
     const { state: a0 } = bigGroup(4, 1);
     const groupId = a0.groupContext.groupId;
@@ -249,6 +249,14 @@ describe('stored MLS group state: snapshots, damage, failed batches', () => {
     t2.abort();
     const fresh = await store.groups.load(groupId);
     expect(fresh.state.epoch).toBe(a0.epoch);
+    // Deleting a group removes its records and its registry entry in one batch.
+    const del = store.transaction();
+    await store.groups.delete(del, groupId);
+    await del.commit();
+    expect(del.size).toBe(fresh.recordCount + 1);
+    expect(await store.groups.list()).toEqual([]);
+    expect(await store.groups.recordNames(groupId)).toEqual([]);
+    await expectCode(store.groups.load(groupId), 'not_found');
     await store.close();
   });
 });
