@@ -87,8 +87,7 @@ function nobleOpen(spec: AeadSpec): SealFn {
 function nodeSeal(node: NodeCryptoModule, spec: AeadSpec): SealFn {
   return (k, n, aad, pt) => {
     const c = createCipher(node, spec.node, k, n);
-    // No plaintextLength: only CCM needs it, and its option check is a measurable part of a seal.
-    c.setAAD(aad);
+    c.setAAD(aad, { plaintextLength: pt.length });
     const body = c.update(pt);
     c.final();
     const out = new Uint8Array(pt.length + TAG);
@@ -103,7 +102,7 @@ function nodeOpen(node: NodeCryptoModule, spec: AeadSpec): SealFn {
     const body = ct.subarray(0, ct.length - TAG);
     const d = createDecipher(node, spec.node, k, n);
     d.setAuthTag(ct.subarray(ct.length - TAG));
-    d.setAAD(aad);
+    d.setAAD(aad, { plaintextLength: body.length });
     // OpenSSL releases plaintext before it has checked the tag; it is wiped if the tag fails.
     const part = d.update(body);
     try {

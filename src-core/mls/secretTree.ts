@@ -22,9 +22,13 @@ import type {
   SecretTreeContents,
 } from './secretTreeState.js';
 import { checkSecretTreeContents } from './secretTreeRestore.js';
+import type { KeyRequest } from './secretTreePeek.js';
+import { KeyPeeker } from './secretTreePeek.js';
 import { isValidLeafCount, leafToNode, left, parent, right, root } from './treeMath.js';
 
 export type RatchetKind = 'handshake' | 'application';
+export type { KeyRequest } from './secretTreePeek.js';
+export { KeyPeeker } from './secretTreePeek.js';
 export type {
   LeafRatchetState,
   RatchetState,
@@ -45,13 +49,6 @@ export interface SecretTreeOptions {
 export const DEFAULT_MAX_FORWARD_DISTANCE = 1000;
 export const DEFAULT_OUT_OF_ORDER_WINDOW = 128;
 const MAX_GENERATION = 0xffffffff;
-
-/** One generation asked of `peekKeys`. */
-export interface KeyRequest {
-  readonly leaf: LeafIndex;
-  readonly kind: RatchetKind;
-  readonly generation: number;
-}
 
 export interface KeyNonce {
   readonly key: Uint8Array;
@@ -240,83 +237,46 @@ export class SecretTree {
 
   /**
    * The keys of several received generations, consuming nothing: a batch of messages is decrypted
-   * first and its keys consumed afterwards, through `withKey`, only for the messages that verified.
-   * Each ratchet is walked once however many of its generations are asked for. An entry is
-   * undefined where `withKey` could not give a key in any order of consumption within the batch
-   * (leaf or generation out of range, a generation used or deleted before the batch, or beyond
-   * `maxForwardDistance` of every generation below it); it gets its error from `withKey`. The
-   * caller owns the returned buffers.
+   * first and its generations consumed afterwards (`consume`) only for the messages that verified.
+   * Undefined where `withKey` must decide (see secretTreePeek.ts). The caller owns the buffers.
    */
   peekKeys(requests: readonly KeyRequest[]): (KeyNonce | undefined)[] {
-    this.checkLive();
-    const out = new Array<KeyNonce | undefined>(requests.length).fill(undefined);
-    const byRatchet = new Map<number, number[]>();
-    requests.forEach((q, i) => {
-      if (!Number.isInteger(q.leaf) || q.leaf < 0 || q.leaf >= this.leafCount) return;
-      if (!Number.isInteger(q.generation) || q.generation < 0 || q.generation > MAX_GENERATION)
-        return;
-      const id = q.leaf * 2 + (q.kind === 'application' ? 1 : 0);
-      const list = byRatchet.get(id);
-      if (list === undefined) byRatchet.set(id, [i]);
-      else list.push(i);
-    });
-    for (const [id, indices] of byRatchet) {
-      const leaf = Math.floor(id / 2);
-      const kind: RatchetKind = id % 2 === 1 ? 'application' : 'handshake';
-      const existing = this.leaves.get(leaf);
-      let init: LeafInitPlan | undefined;
-      try {
-        init = existing === undefined ? this.planLeafInit(leaf) : undefined;
-      } catch (e) {
-        if (e instanceof MlsError) continue; // the node secrets above it are gone
-        throw e;
-      }
-      try {
-        const ratchet = existing === undefined ? init!.ratchets[kind] : existing[kind];
-        this.peekRatchet(ratchet, indices, requests, out);
-      } finally {
-        init?.discard();
-      }
+    const peeker = this.peeker();
+    try {
+      return peeker.peek(requests);
+    } finally {
+      peeker.dispose();
     }
-    return out;
   }
 
-  private peekRatchet(
-    ratchet: Ratchet,
-    indices: readonly number[],
-    requests: readonly KeyRequest[],
-    out: (KeyNonce | undefined)[],
-  ): void {
-    const wanted = new Map<number, number[]>();
-    for (const i of indices) {
-      const g = requests[i]!.generation;
-      if (g < ratchet.next) {
-        const kn = ratchet.skipped.get(g);
-        if (kn !== undefined) out[i] = { key: kn.key.slice(), nonce: kn.nonce.slice() };
-        continue;
-      }
-      const list = wanted.get(g);
-      if (list === undefined) wanted.set(g, [i]);
-      else list.push(i);
-    }
-    // Consuming every asked generation in ascending order moves the ratchet furthest; a generation
-    // out of forward reach even then is out of reach in any order.
-    let reach = ratchet.next;
-    let last = -1;
-    for (const g of [...wanted.keys()].sort((a, b) => a - b)) {
-      if (g - reach > this.maxForwardDistance) break;
-      last = g;
-      reach = g + 1;
-    }
-    let secret = ratchet.secret;
-    for (let g = ratchet.next; g <= last; g++) {
-      for (const i of wanted.get(g) ?? []) out[i] = this.deriveKeyNonce(secret, g);
-      if (g === last) break;
-      const following = this.suite.deriveTreeSecret(secret, 'secret', g, this.suite.kdf.size);
-      if (secret !== ratchet.secret) secret.fill(0);
-      secret = following;
-    }
-    if (secret !== ratchet.secret) secret.fill(0);
+  /** A peeker for a batch that arrives in parts; `dispose()` it when done. */
+  peeker(): KeyPeeker {
+    this.checkLive();
+    return new KeyPeeker({
+      suite: this.suite,
+      leafCount: this.leafCount,
+      maxForwardDistance: this.maxForwardDistance,
+      outOfOrderWindow: this.outOfOrderWindow,
+      ratchetStart: (leaf, kind) => {
+        if (this.destroyed) return undefined;
+        const existing = this.leaves.get(leaf);
+        if (existing !== undefined) {
+          const r = existing[kind];
+          return { next: r.next, secret: r.secret.slice(), skipped: r.skipped };
+        }
+        let init: LeafInitPlan | undefined;
+        try {
+          init = this.planLeafInit(leaf);
+        } catch (e) {
+          if (e instanceof MlsError) return undefined; // the node secrets above it are gone
+          throw e;
+        }
+        if (init === undefined) return undefined;
+        const secret = init.ratchets[kind].secret.slice();
+        init.discard();
+        return { next: 0, secret, skipped: new Map() };
+      },
+    });
   }
 
   /** Zeroizes every secret; any later call throws 'secret_deleted'. */

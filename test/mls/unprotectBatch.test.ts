@@ -225,6 +225,24 @@ describe('unprotectPrivateMessages', () => {
     }
   });
 
+  it('decides in pass 3 for keys the peeker did not keep (a forged message far ahead)', async () => {
+    const secret = suite.randomBytes(32);
+    const forger = epochState(secret);
+    const sent: PrivateMessage[] = [];
+    for (let i = 0; i < 500; i++)
+      sent.push(send(forger, 1, `m${i}`, i === 499 ? impostor : signers[1]));
+    // The forged generation 499 comes first: the peeker walks past 0..114 without keeping them,
+    // but in order they are all still to be taken, since 499 consumes nothing.
+    const messages = [sent[499]!, ...sent.slice(0, 115)];
+    const a = epochState(secret);
+    const b = epochState(secret);
+    const batch = outcomes(await unprotectPrivateMessages(a, messages, lookup, describeContent));
+    expect(batch).toEqual(oneByOne(b, messages));
+    expect(batch[0]).toBe('err:invalid_signature');
+    expect(batch.slice(1).every((o) => o.startsWith('ok:'))).toBe(true);
+    expect(snapshot(a.secretTree)).toEqual(snapshot(b.secretTree));
+  });
+
   it('consumes nothing for a message its accept callback rejects', async () => {
     const secret = suite.randomBytes(32);
     const sender = epochState(secret);

@@ -3,16 +3,16 @@
  * checks and the same outcome as `unprotectPrivateMessage` on each message in order, with the
  * signature checks, which dominate the cost, spread over worker threads.
  *
- * Three passes. (1) On the calling thread, without touching any state: sender data, the content
- * keys (`SecretTree.peekKeys`, one walk per ratchet), decryption, decoding and the signed bytes;
- * each chunk of signatures goes to the workers as soon as it is ready, so that they verify while
- * this thread decrypts. (2) Await the verdicts. (3) Synchronously, message by message in order,
- * `SecretTree.consume` consumes a generation only for a message that decrypted, decoded and
- * verified and that `accept` took, after the same window checks as `withKey`: the
- * commit-on-success rule holds for each message exactly as one by one, since a key and its
- * plaintext do not depend on the order in which keys are consumed. A message whose key was not
- * peeked (it cannot be, short of the tree changing meanwhile) is decrypted and verified in pass 3
- * on the spot, through `withKey`.
+ * Three passes. (1) On the calling thread, without touching any state, a segment at a time:
+ * sender data, the content keys (`SecretTree.peeker`: one forward walk per ratchet), decryption,
+ * decoding and the signed bytes; each segment's signatures go to the workers at once, so that
+ * they verify while this thread decrypts the next segment. (2) Await the verdicts.
+ * (3) Synchronously, message by message in order, `SecretTree.consume` consumes a generation only
+ * for a message that decrypted, decoded and verified and that `accept` took, after the same
+ * window checks as `withKey`: the commit-on-success rule holds for each message exactly as one by
+ * one, since a key and its plaintext do not depend on the order in which keys are consumed. A
+ * message whose key was not peeked (far out of order, or the tree changed meanwhile) is decrypted
+ * and verified in pass 3 on the spot, through `withKey`.
  */
 import { createBatchVerifier } from '../../crypto/batchVerify.js';
 import type { BatchVerifier, SignatureCheck } from '../../crypto/batchVerify.js';
@@ -20,7 +20,7 @@ import { mlsLabel, signContentCodec } from '../../crypto/labels.js';
 import { encode } from '../../codec/index.js';
 import type { SignatureScheme } from '../../crypto/types.js';
 import { MlsError } from '../errors.js';
-import type { KeyNonce, KeyRequest, RatchetKind } from '../secretTree.js';
+import type { KeyNonce, KeyPeeker, RatchetKind } from '../secretTree.js';
 import type { AuthenticatedContent } from './authenticatedContent.js';
 import { FRAMED_CONTENT_SIGN_LABEL, framedContentTBS } from './authenticatedContent.js';
 import { ContentType, framedContentTBSCodec } from './framedContent.js';
@@ -91,80 +91,59 @@ export async function unprotectPrivateMessages<T>(
   const verifier = options.verifier ?? sharedVerifier(suite.signature);
   const results = new Array<UnprotectResult<T> | undefined>(messages.length);
 
-  // Pass 1: sender data and keys, then decryption and the signed bytes; no state changes.
+  // Pass 1, a segment at a time: sender data, keys, decryption and the signed bytes; no state
+  // changes. Each segment's signatures go to the workers before the next segment is decrypted.
   const staged = new Array<Staged | undefined>(messages.length);
-  const requests: KeyRequest[] = [];
-  const requestOf: number[] = [];
-  messages.forEach((m, i) => {
-    try {
-      checkHeader(state, m.groupId, m.epoch);
-      const senderData = decryptSenderData(
-        suite,
-        state.senderDataSecret,
-        m.ciphertext,
-        m,
-        m.encryptedSenderData,
-      );
-      const kind = m.contentType === ContentType.application ? 'application' : 'handshake';
-      staged[i] = { senderData, kind };
-      requests.push({ leaf: senderData.leafIndex, kind, generation: senderData.generation });
-      requestOf.push(i);
-    } catch (e) {
-      if (!(e instanceof MlsError)) throw e;
-      results[i] = { ok: false, error: e };
-    }
-  });
-  let keys: (KeyNonce | undefined)[] = [];
+  const verdicts: Promise<boolean[]>[] = [];
+  let checks = 0;
+  let peeker: KeyPeeker | undefined;
   try {
-    keys = state.secretTree.peekKeys(requests);
+    peeker = state.secretTree.peeker();
   } catch (e) {
     // A destroyed tree: pass 3 gets the same error from withKey for each message.
     if (!(e instanceof MlsError)) throw e;
   }
-  const verdicts: Promise<boolean[]>[] = [];
-  let pending: SignatureCheck[] = [];
-  let checks = 0;
   try {
-    for (let r = 0; r < requestOf.length; r++) {
-      const i = requestOf[r]!;
-      const kn = keys[r];
-      if (kn === undefined) continue;
-      const s = staged[i]!;
-      try {
-        const opened = openPrivateContent(suite, messages[i]!, s.senderData, kn.key, kn.nonce);
-        const publicKey = lookup(opened.content.sender, opened.content);
-        if (publicKey === undefined) {
-          throw new MlsError('invalid_sender', 'no signature key for the sender');
+    for (let from = 0; from < messages.length; from += CHUNK) {
+      const to = Math.min(messages.length, from + CHUNK);
+      const segment: number[] = [];
+      for (let i = from; i < to; i++) {
+        const s = openSenderData(state, messages[i]!);
+        if (s instanceof MlsError) results[i] = { ok: false, error: s };
+        else {
+          staged[i] = s;
+          segment.push(i);
         }
-        const tbs = encode(
-          framedContentTBSCodec,
-          framedContentTBS(opened.wireFormat, opened.content, state.groupContext),
-        );
-        pending.push({
-          publicKey,
-          message: encode(signContentCodec, { label: SIGN_LABEL, content: tbs }),
-          signature: opened.auth.signature,
-        });
-        s.opened = opened;
-        s.check = checks++;
-      } catch (e) {
-        if (!(e instanceof MlsError)) throw e;
-        s.failed = e;
       }
-      if (pending.length === CHUNK) {
-        verdicts.push(verifier.verify(pending, { help: false }));
-        pending = [];
-        // Let the workers' answers in, so that they are handed the next chunks meanwhile.
-        await yieldToEventLoop();
-      }
+      const keys =
+        peeker?.peek(
+          segment.map((i) => {
+            const { senderData, kind } = staged[i]!;
+            return { leaf: senderData.leafIndex, kind, generation: senderData.generation };
+          }),
+        ) ?? [];
+      const pending: SignatureCheck[] = [];
+      segment.forEach((i, k) => {
+        const kn = keys[k];
+        if (kn === undefined) return;
+        try {
+          const check = openAndSign(state, messages[i]!, staged[i]!, kn, lookup);
+          if (check !== undefined) {
+            staged[i]!.check = checks++;
+            pending.push(check);
+          }
+        } finally {
+          kn.key.fill(0);
+          kn.nonce.fill(0);
+        }
+      });
+      if (pending.length > 0) verdicts.push(verifier.verify(pending, { help: false }));
+      // Let the workers' answers in, so that they are handed the next chunks meanwhile.
+      if (to < messages.length) await yieldToEventLoop();
     }
   } finally {
-    for (const kn of keys) {
-      kn?.key.fill(0);
-      kn?.nonce.fill(0);
-    }
+    peeker?.dispose();
   }
-  if (pending.length > 0) verdicts.push(verifier.verify(pending, { help: false }));
 
   // Pass 2: the verdicts, in the order the checks were made.
   const verified = (await Promise.all(verdicts)).flat();
@@ -198,4 +177,56 @@ export async function unprotectPrivateMessages<T>(
     }
   }
   return results as UnprotectResult<T>[];
+}
+
+function openSenderData(state: EpochFramingState, m: PrivateMessage): Staged | MlsError {
+  try {
+    checkHeader(state, m.groupId, m.epoch);
+    const senderData = decryptSenderData(
+      state.suite,
+      state.senderDataSecret,
+      m.ciphertext,
+      m,
+      m.encryptedSenderData,
+    );
+    const kind = m.contentType === ContentType.application ? 'application' : 'handshake';
+    return { senderData, kind };
+  } catch (e) {
+    if (!(e instanceof MlsError)) throw e;
+    return e;
+  }
+}
+
+/**
+ * Decrypts a message with its peeked key and returns the signature check of its content, or
+ * records in `s.failed` why it failed before its signature.
+ */
+function openAndSign(
+  state: EpochFramingState,
+  m: PrivateMessage,
+  s: Staged,
+  kn: KeyNonce,
+  lookup: SignatureKeyLookup,
+): SignatureCheck | undefined {
+  try {
+    const opened = openPrivateContent(state.suite, m, s.senderData, kn.key, kn.nonce);
+    const publicKey = lookup(opened.content.sender, opened.content);
+    if (publicKey === undefined) {
+      throw new MlsError('invalid_sender', 'no signature key for the sender');
+    }
+    const tbs = encode(
+      framedContentTBSCodec,
+      framedContentTBS(opened.wireFormat, opened.content, state.groupContext),
+    );
+    s.opened = opened;
+    return {
+      publicKey,
+      message: encode(signContentCodec, { label: SIGN_LABEL, content: tbs }),
+      signature: opened.auth.signature,
+    };
+  } catch (e) {
+    if (!(e instanceof MlsError)) throw e;
+    s.failed = e;
+    return undefined;
+  }
 }
