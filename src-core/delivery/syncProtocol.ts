@@ -236,10 +236,11 @@ export function checkPage(
   }
   const next = page.next;
   if (next !== undefined) {
+    // Strictly forward: a page holds at least one item, so an honest next cursor is past this
+    // one; a peer repeating a cursor would otherwise keep us paging forever.
     const advanced =
       page.items.length > 0 &&
-      (next.epoch > cursor.epoch ||
-        (next.epoch === cursor.epoch && next.fromSeq >= cursor.fromSeq));
+      (next.epoch > cursor.epoch || (next.epoch === cursor.epoch && next.fromSeq > cursor.fromSeq));
     if (!advanced || next.epoch < epoch) {
       throw new DeliveryError('sync_malformed', 'the next cursor does not advance');
     }
@@ -252,7 +253,7 @@ export interface SyncClientOptions {
   /** Bytes of items per page asked for (default DEFAULT_PAGE_BYTES, at most MAX_PAGE_BYTES). */
   readonly pageBytes?: number;
   readonly timeoutMs?: number;
-  /** Pages taken from one peer in one catch-up before moving on (default 100,000). */
+  /** Pages taken from one peer in one catch-up before moving on (default 10,000). */
   readonly maxPagesPerPeer?: number;
 }
 
@@ -361,7 +362,7 @@ export class SyncClient {
     const outcomes: PeerOutcome[] = [];
     let target = options.targetEpoch ?? fromEpoch;
     let start: bigint = fromEpoch;
-    const maxPages = this.#o.maxPagesPerPeer ?? 100_000;
+    const maxPages = this.#o.maxPagesPerPeer ?? 10_000;
     const currentGaps = (): LogGaps => log.gaps(groupId, fromEpoch, target);
 
     for (const peer of peers) {

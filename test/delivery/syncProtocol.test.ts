@@ -247,6 +247,15 @@ describe('sync protocol', () => {
         encodeSyncResponse({ ...p, items: [], next: { epoch: 0n, fromSeq: 0, commitDone: false } }),
     ],
     [
+      'the same cursor again',
+      'sync_malformed',
+      (p) =>
+        encodeSyncResponse({
+          ...p,
+          next: { epoch: p.items[0]!.epoch, fromSeq: 0, commitDone: false },
+        }),
+    ],
+    [
       'bytes of another group',
       'sync_wrong_group',
       (p, h) => {
