@@ -45,6 +45,7 @@ for (let seed = first; seed < first + count; seed++) {
     for (const v of r.violations.slice(0, 20)) console.log(`  [${v.invariant}] ${v.detail}`);
     console.log(describeScenario(r.scenario));
     for (const s of r.trace.skippedActions) console.log(`  refused: ${s}`);
+    if (o.verbose) for (const n of r.trace.notes) console.log(`  note: ${n}`);
     console.log(`  replay: npm run sim -- --seeds 1 --seed ${seed} --members ${o.members}`);
   } else if (o.verbose) {
     const s = r.stats;

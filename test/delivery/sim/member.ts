@@ -10,7 +10,6 @@
  * the ciphertext log's store. What it loses: the session (its outbox, fork window, election state)
  * and every timer. A restart builds a new GroupSession over the decoded group state.
  */
-import { cipherSuite } from '../../../src-core/crypto/index.js';
 import type { CipherSuite } from '../../../src-core/crypto/types.js';
 import {
   CiphertextLog,
@@ -35,14 +34,15 @@ import type { ChannelPort, DeliveryPorts } from '../../../src-core/delivery/port
 import type { MessageId } from '../../../src-core/delivery/sessionEvents.js';
 import { SyncClient, SyncServer } from '../../../src-core/delivery/syncProtocol.js';
 import type { SyncItem } from '../../../src-core/delivery/syncProtocol.js';
-import { CredentialType } from '../../../src-core/mls/credential.js';
 import type {
   Group,
   GroupMember,
   KeyPackageInput,
   PublishedKeyPackage,
 } from '../../../src-core/mls/client/index.js';
-import { Group as GroupHandle, MlsClient } from '../../../src-core/mls/client/index.js';
+import { Group as GroupHandle } from '../../../src-core/mls/client/index.js';
+import type { MlsClient } from '../../../src-core/mls/client/index.js';
+import { newClient } from './founding.js';
 import { decodeGroupState, encodeGroupState } from '../../../src-core/mls/storage/index.js';
 import type { StateView } from './trace.js';
 
@@ -84,6 +84,8 @@ export interface MemberObserver {
     after: StateView,
   ): void;
   welcome(member: Member, welcome: Uint8Array, added: readonly string[]): void;
+  /** Something worth a line in a failure report (forks, lost commits, refused changes). */
+  note(member: Member, text: string): void;
   /** A callback of ours failed (a bug in the harness or the code under test). */
   error(member: Member, what: string, error: unknown): void;
 }
@@ -97,8 +99,17 @@ export interface MemberOptions {
    */
   readonly syncBackEpochs: number;
   readonly syncTimeoutMs: number;
-  /** Wraps the session's channel port (the self-tests plant faults here). */
-  readonly wrapChannels?: (member: string, channels: ChannelPort) => ChannelPort;
+  /**
+   * A planted fault for the self-tests: envelopes this says to drop never reach the session,
+   * whether they come from the channel or from a sync.
+   */
+  readonly dropInbound?: (member: string, kind: number) => boolean;
+  /**
+   * A deliberately broken member, for the self-tests only: it merges every commit of its epoch
+   * the moment it arrives, without waiting for the ordering record (the fault the ordering
+   * invariant exists to catch).
+   */
+  readonly mergeWithoutRecord?: boolean;
   /** A fresh KeyPackage of a person, from the contacts' directory (re-adds after a fork). */
   readonly directory: (name: string) => KeyPackageInput | undefined;
 }
@@ -135,15 +146,22 @@ export class Member {
     readonly name: string,
     private readonly observer: MemberObserver,
     private readonly options: MemberOptions,
-    suite: CipherSuite = cipherSuite(1),
+    suite: CipherSuite,
+    /** A founder's client and its epoch-1 state; others get a new client and KeyPackages. */
+    founder?: { readonly client: MlsClient; readonly records: ReadonlyMap<string, Uint8Array> },
   ) {
     this.suite = suite;
-    this.client = new MlsClient({
-      suite,
-      credential: { credentialType: CredentialType.basic, identity: encoder.encode(name) },
-      signatureKeyPair: suite.generateSignatureKeyPair(),
-    });
-    this.keyPackages = [...this.client.createKeyPackages({ count: 3, lastResort: false }).oneTime];
+    if (founder !== undefined) {
+      this.client = founder.client;
+      this.keyPackages = [];
+      this.persisted = new Map(founder.records);
+    } else {
+      this.client = newClient(suite, name);
+      // One for the add, one for a re-add after a fork.
+      this.keyPackages = [
+        ...this.client.createKeyPackages({ count: 2, lastResort: false }).oneTime,
+      ];
+    }
   }
 
   get incarnation(): number {
@@ -229,10 +247,7 @@ export class Member {
   }
 
   private attach(inc: Incarnation, group: Group): void {
-    const channels = this.logged(
-      inc,
-      this.options.wrapChannels?.(this.name, inc.ports.channels) ?? inc.ports.channels,
-    );
+    const channels = this.logged(inc, inc.ports.channels);
     const session = new GroupSession({
       group,
       ports: { clock: inc.ports.clock, channels },
@@ -287,6 +302,27 @@ export class Member {
       guard('welcome', () => this.observer.welcome(this, e.welcome, e.added.map(nameOf))),
     );
     session.on('behind', () => guard('behind', () => this.catchUp(inc)));
+    session.on('fork', (e) =>
+      guard('fork', () =>
+        this.observer.note(
+          this,
+          `fork at epoch ${e.forkEpoch}: ${e.won ? 'won' : `lost, re-proposed ${e.reproposedRemovals} removals and ${e.reproposedAdds} adds, resent ${e.resent}`}`,
+        ),
+      ),
+    );
+    session.on('rejoinNeeded', (e) =>
+      guard('rejoinNeeded', () =>
+        this.observer.note(this, `rejoin needed (fork at ${e.forkEpoch})`),
+      ),
+    );
+    session.on('changeFailed', (e) =>
+      guard('changeFailed', () =>
+        this.observer.note(this, `change ${e.change} failed: ${e.error.message}`),
+      ),
+    );
+    session.on('leader', (e) =>
+      guard('leader', () => this.observer.note(this, `leader: leaf ${e.leader}, term ${e.term}`)),
+    );
     session.on('published', (e) =>
       guard('published', () => {
         if (e.kind === EnvelopeKind.orderingRecord) {
@@ -302,6 +338,21 @@ export class Member {
     session.start();
     this.persist(session);
     this.catchUp(inc);
+  }
+
+  /** The planted fault: process and merge a commit on arrival, bypassing the sequencer. */
+  private mergeAtOnce(inc: Incarnation, epoch: bigint, mls: Uint8Array): void {
+    const group = inc.session?.group;
+    if (group === undefined || !group.isActive || group.epoch !== epoch) return;
+    let event;
+    try {
+      event = group.process(mls);
+    } catch {
+      return;
+    }
+    if (event.kind !== 'commit') return;
+    group.merge(event.commit);
+    this.observer.merged(this, hex(commitHash(this.suite, mls)), epoch, viewOf(group));
   }
 
   private persist(session: GroupSession): void {
@@ -321,6 +372,10 @@ export class Member {
         channels.subscribe(channel, (m) => {
           this.keep(inc, m.data);
           const env = peek(m.data);
+          if (this.options.mergeWithoutRecord === true && env?.kind === EnvelopeKind.commit) {
+            this.mergeAtOnce(inc, env.epoch, env.mlsMessage);
+          }
+          if (env !== undefined && this.options.dropInbound?.(this.name, env.kind) === true) return;
           if (env?.kind === EnvelopeKind.orderingRecord) {
             this.observer.orderingSeen(this, env.record.epoch, hex(env.record.commitHash));
           }
@@ -450,7 +505,11 @@ export class Member {
     } else {
       envs = [{ ...base, kind: EnvelopeKind.proposal, mlsMessage: item.message }];
     }
-    for (const env of envs) session.receive(encodeEnvelope(env));
+    for (const env of envs) {
+      if (this.options.dropInbound?.(this.name, env.kind) !== true) {
+        session.receive(encodeEnvelope(env));
+      }
+    }
   }
 }
 

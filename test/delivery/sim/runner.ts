@@ -10,8 +10,9 @@
  * holds no active group or the Welcome is for a later epoch (after a fork, the re-made add's
  * Welcome replaces the losing branch's).
  */
+import { cipherSuite } from '../../../src-core/crypto/index.js';
 import type { GroupSessionTiming } from '../../../src-core/delivery/groupSession.js';
-import type { ChannelPort } from '../../../src-core/delivery/ports.js';
+import { founding } from './founding.js';
 import type { Violation } from './invariants.js';
 import { checkAll } from './invariants.js';
 import type { MemberObserver } from './member.js';
@@ -30,8 +31,12 @@ export interface RunOptions {
   readonly timing: Partial<GroupSessionTiming>;
   readonly syncEveryMs: number;
   readonly syncBackEpochs: number;
-  /** Wraps each member's channel port (the self-tests plant faults here). */
-  readonly wrapChannels?: (member: string, channels: ChannelPort) => ChannelPort;
+  /** Virtual ms after the last scripted action before the run may end early (all invariants hold). */
+  readonly settleMs: number;
+  /** Envelopes a member never gets (a planted fault for the self-tests). */
+  readonly dropInbound?: (member: string, kind: number) => boolean;
+  /** Members that merge commits without their ordering records (self-tests only). */
+  readonly mergeWithoutRecord?: readonly string[];
 }
 
 export const defaultRunOptions: RunOptions = {
@@ -39,6 +44,7 @@ export const defaultRunOptions: RunOptions = {
   timing: {},
   syncEveryMs: 4_000,
   syncBackEpochs: 3,
+  settleMs: 5_000,
 };
 
 export interface RunStats {
@@ -115,6 +121,9 @@ export async function runSeed(seed: number, options: Partial<RunOptions> = {}): 
         });
       }
     },
+    note(m, text) {
+      trace.notes.push(`t=${scheduler.now()} ${m.name} ${text}`);
+    },
     error(m, what, error) {
       trace.handlerErrors.push(`t=${scheduler.now()} ${m.name} ${what}: ${String(error)}`);
     },
@@ -143,34 +152,35 @@ export async function runSeed(seed: number, options: Partial<RunOptions> = {}): 
 
   const everyone = [...scenario.members, ...scenario.candidates];
   const directory = (name: string) => members.get(name)?.takeKeyPackage()?.message;
+  const suite = cipherSuite(1);
+  const founded = founding(suite, scenario.members);
   for (const name of everyone) {
+    const client = founded.clients.get(name);
+    const records = founded.records.get(name);
     members.set(
       name,
-      new Member(name, observer, {
-        timing: opts.timing,
-        syncEveryMs: opts.syncEveryMs,
-        syncTimeoutMs: 2_000,
-        syncBackEpochs: opts.syncBackEpochs,
-        directory,
-        ...(opts.wrapChannels === undefined ? {} : { wrapChannels: opts.wrapChannels }),
-      }),
+      new Member(
+        name,
+        observer,
+        {
+          timing: opts.timing,
+          syncEveryMs: opts.syncEveryMs,
+          syncTimeoutMs: 2_000,
+          syncBackEpochs: opts.syncBackEpochs,
+          directory,
+          ...(opts.dropInbound === undefined ? {} : { dropInbound: opts.dropInbound }),
+          mergeWithoutRecord: opts.mergeWithoutRecord?.includes(name) === true,
+        },
+        suite,
+        client === undefined || records === undefined ? undefined : { client, records },
+      ),
     );
   }
   const member = (name: string): Member => members.get(name) as Member;
+  // Founders resume their epoch-1 state as they come up.
   for (const name of everyone) {
     await member(name).up(net.start(name, root.stream(`peer/${name}`)));
   }
-
-  // Founding, out of band.
-  const founder = member(scenario.members[0] as string);
-  const group = founder.client.createGroup();
-  const joiners = scenario.members.slice(1).map(member);
-  const out = group.add(
-    joiners.map((j) => (j.takeKeyPackage() as { message: Uint8Array }).message),
-  );
-  group.merge(out.pending);
-  founder.join(group);
-  for (const j of joiners) j.join(j.client.joinGroup(out.welcome as Uint8Array));
 
   const play = (action: Action): void => {
     const time = scheduler.now();
@@ -245,13 +255,26 @@ export async function runSeed(seed: number, options: Partial<RunOptions> = {}): 
   for (const { at, action } of scenario.actions) {
     scheduler.schedule(at, 'script', () => play(action));
   }
-  await scheduler.runUntil(scenario.endAt);
-
-  for (const e of scheduler.errors) trace.handlerErrors.push(`${e.message}`);
-  for (const name of everyone) {
-    trace.finals.push({ name, up: net.isUp(name), view: member(name).view() });
+  const lastAction = scenario.actions.reduce((t, a) => Math.max(t, a.at), 0);
+  const finish = (): Violation[] => {
+    trace.finals.length = 0;
+    for (const name of everyone) {
+      trace.finals.push({ name, up: net.isUp(name), view: member(name).view() });
+    }
+    return checkAll({
+      ...trace,
+      handlerErrors: [...trace.handlerErrors, ...scheduler.errors.map((e) => e.message)],
+    });
+  };
+  // After the script and a settling time, the run ends at the first whole second at which every
+  // invariant holds, or at the end of the quiet period (and is then judged as it stands).
+  await scheduler.runUntil(Math.min(scenario.endAt, lastAction + opts.settleMs));
+  let violations = finish();
+  while (violations.length > 0 && scheduler.now() < scenario.endAt) {
+    await scheduler.runUntil(Math.min(scenario.endAt, scheduler.now() + 1_000));
+    violations = finish();
   }
-  const violations = checkAll(trace);
+  for (const e of scheduler.errors) trace.handlerErrors.push(e.message);
   const final = trace.finals.find((f) => f.up && f.view !== undefined)?.view;
   return {
     seed,

@@ -84,6 +84,7 @@ export function generateScenario(
   const actions: TimedAction[] = [];
   let partitioned = false;
   let crashes = 0;
+  const down: { member: string; from: number; to: number }[] = [];
   const count = r.int(options.minActions, options.maxActions);
   for (let i = 0; i < count; i++) {
     const at = r.int(0, options.activeMs);
@@ -117,10 +118,21 @@ export function generateScenario(
       });
       actions.push({ at: at + r.int(1_000, 5_000), action: { kind: 'heal' } });
     } else if (options.crashes && crashes < 2) {
-      crashes++;
-      const member = someone();
-      actions.push({ at, action: { kind: 'crash', member } });
-      actions.push({ at: at + r.int(500, 5_000), action: { kind: 'restart', member } });
+      // A member is down at most once at a time: a second crash overlapping the first picks
+      // someone else (or becomes a message).
+      const downFor = r.int(500, 5_000);
+      const free = inGroup.filter(
+        (m) => !down.some((d) => d.member === m && d.from <= at + downFor && at <= d.to),
+      );
+      if (free.length > 0) {
+        crashes++;
+        const member = r.pick(free);
+        down.push({ member, from: at, to: at + downFor });
+        actions.push({ at, action: { kind: 'crash', member } });
+        actions.push({ at: at + downFor, action: { kind: 'restart', member } });
+      } else {
+        actions.push({ at, action: { kind: 'send', by: someone(), id: `msg${i}` } });
+      }
     } else {
       actions.push({ at, action: { kind: 'send', by: someone(), id: `msg${i}` } });
     }

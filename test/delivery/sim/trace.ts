@@ -91,6 +91,8 @@ export interface Trace {
   /** Messages whose sender lost them in a crash before they left, so no one can report them. */
   readonly lostInCrash: Set<string>;
   readonly finals: FinalMember[];
+  /** Notable events of the sessions, for the failure report only. */
+  readonly notes: string[];
   /** Actions the code under test refused (with its error), for the failure report. */
   readonly skippedActions: string[];
   /** Errors the scheduler caught from callbacks (handlers that threw). */
@@ -112,5 +114,6 @@ export function emptyTrace(seed: number): Trace {
     finals: [],
     handlerErrors: [],
     skippedActions: [],
+    notes: [],
   };
 }
