@@ -23,10 +23,10 @@ import type { Clock } from './ports.js';
 /** What the sequencer needs from the member's session. */
 export interface SequencerHost {
   /** The group at the current epoch. */
-  readonly group: Group;
-  readonly term: bigint;
+  group(): Group;
+  term(): bigint;
   /** Whether we lead now. */
-  readonly isLeader: boolean;
+  isLeader(): boolean;
   /** Our branch within the fork window, oldest first. */
   branch(): readonly BranchEntry[];
   /** The hash of a valid commit of this epoch, by key. */
@@ -57,7 +57,7 @@ export class CommitSequencer {
     private readonly clock: Clock,
     private readonly timing: SequencerTiming,
   ) {
-    this.epoch = host.group.epoch;
+    this.epoch = host.group().epoch;
   }
 
   /** The group moved on (any commit merged, or a branch switch): forget the old epoch. */
@@ -83,13 +83,13 @@ export class CommitSequencer {
    * given is published again only when `again` (the same commit was sent again).
    */
   step(again: boolean): void {
-    const { group } = this.host;
-    if (!this.host.isLeader || group.epoch !== this.epoch) return;
+    const group = this.host.group();
+    if (!this.host.isLeader() || group.epoch !== this.epoch) return;
     if (this.accepted === undefined) {
       const key = this.candidates.find((k) => this.host.candidateHash(k) !== undefined);
       if (key === undefined) return;
       const commitHash = this.host.candidateHash(key)!;
-      const record = signOrderingRecord(group.state, { term: this.host.term, commitHash });
+      const record = signOrderingRecord(group.state, { term: this.host.term(), commitHash });
       this.accepted = { key, record };
     } else if (!again) {
       return;
@@ -107,8 +107,8 @@ export class CommitSequencer {
 
   /** Our heartbeat (also our claim when the term is new). */
   heartbeat(): void {
-    const { group } = this.host;
-    const heartbeat = signHeartbeat(group.state, this.host.term);
+    const group = this.host.group();
+    const heartbeat = signHeartbeat(group.state, this.host.term());
     this.lastHeartbeat = this.clock.now();
     const envelope = encodeEnvelope({
       groupId: group.groupId,
@@ -125,7 +125,7 @@ export class CommitSequencer {
    * another branch) cannot be verified, so it must not be an amplifier.
    */
   republishBranch(): void {
-    if (!this.host.isLeader) return;
+    if (!this.host.isLeader()) return;
     const now = this.clock.now();
     if (now - this.lastRepublish < this.timing.heartbeatMs) return;
     this.lastRepublish = now;
@@ -137,9 +137,9 @@ export class CommitSequencer {
 
   /** The leader's timers: heartbeat due, proposals left uncommitted. */
   tick(now: number): void {
-    if (!this.host.isLeader) return;
+    if (!this.host.isLeader()) return;
     if (now - this.lastHeartbeat >= this.timing.heartbeatMs) this.heartbeat();
-    const cached = this.host.group.state.proposals.size;
+    const cached = this.host.group().state.proposals.size;
     if (cached === 0 || this.proposalsSince === undefined) return;
     if (this.accepted !== undefined || this.candidates.length > 0) return;
     if (now - this.proposalsSince < this.timing.proposalCommitDelayMs) return;

@@ -13,6 +13,7 @@ interface Held {
 export class EnvelopeBuffer {
   private later: Held[] = [];
   private other: Held[] = [];
+  private replaying = false;
 
   constructor(private readonly limit: number) {}
 
@@ -28,6 +29,23 @@ export class EnvelopeBuffer {
   otherBranch(epoch: bigint, bytes: Uint8Array): void {
     this.other.push({ epoch, bytes });
     this.trim();
+  }
+
+  /**
+   * Hands the envelopes held for the epoch we are at to `deliver`, and again for each epoch they
+   * move us to. Re-entrant calls (a delivery that merges) return at once: the outer loop goes on.
+   */
+  replay(epochNow: () => bigint, deliver: (bytes: Uint8Array) => void): void {
+    if (this.replaying) return;
+    this.replaying = true;
+    try {
+      for (let epoch = epochNow(), last: bigint | undefined; epoch !== last; epoch = epochNow()) {
+        last = epoch;
+        for (const bytes of this.takeFuture(epoch)) deliver(bytes);
+      }
+    } finally {
+      this.replaying = false;
+    }
   }
 
   /** The held envelopes of `epoch` (arrival order), and drops those of earlier epochs. */

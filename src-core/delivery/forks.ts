@@ -17,9 +17,10 @@
  * are sent again. The session (groupSession.ts) carries that out; this file holds the rule, the
  * pool of other-branch evidence, and what a losing branch changed.
  */
-import type { Group, PendingCommit } from '../mls/client/index.js';
+import type { Group, GroupMember, KeyPackageInput, PendingCommit } from '../mls/client/index.js';
 import type { BranchEntry } from './branchHistory.js';
 import type { Change } from './changes.js';
+import { keyPackageOf } from './changes.js';
 import { DeliveryError, toDeliveryError } from './errors.js';
 import type { OrderingRecord } from './orderingRecord.js';
 import { compareBytes, verifyOrderingRecord } from './orderingRecord.js';
@@ -82,16 +83,23 @@ export function judgeFork(
   return { keepOurs: false, theirs: event.commit };
 }
 
-/** The changes to make again on the winning branch: removals first, then adds. */
-export function lostChanges(losing: readonly BranchEntry[]): {
-  readonly removals: Change[];
-  readonly adds: Change[];
-} {
+/**
+ * The changes to make again on the winning branch: removals first, then adds. An add uses a
+ * fresh KeyPackage when `fresh` gives one (the old one-time KeyPackage was spent on the losing
+ * branch: the invitee deleted its keys when it joined there).
+ */
+export function lostChanges(
+  losing: readonly BranchEntry[],
+  fresh?: (member: GroupMember) => KeyPackageInput | undefined,
+): { readonly removals: Change[]; readonly adds: Change[] } {
   const removals: Change[] = [];
   const adds: Change[] = [];
   for (const e of losing) {
     for (const m of e.removed) removals.push({ kind: 'remove', signatureKey: m.signatureKey });
-    for (const a of e.added) adds.push({ kind: 'add', keyPackage: a.keyPackage });
+    for (const a of e.added) {
+      const kp = fresh?.(a.member);
+      adds.push({ kind: 'add', keyPackage: kp === undefined ? a.keyPackage : keyPackageOf(kp) });
+    }
   }
   return { removals, adds };
 }

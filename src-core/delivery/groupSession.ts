@@ -5,14 +5,12 @@
  * commit that lost, holds messages of later epochs, and resolves forks within a bounded window.
  * Every input from the network goes through `receive`: bad or forged input is reported as a
  * `rejected` event with a typed DeliveryError and changes nothing.
- *
- * Public API (README.md has the full list): `new GroupSession(options)`, `start()`, `stop()`,
- * `destroy()`, `receive(bytes)`, `send(data)`, `add(keyPackages)`, `remove(leaves)`, `update()`,
- * `leave()`, `on(event, listener)`, and `group`, `epoch`, `term`, `leader`, `isLeader`,
- * `isRunning`, `channel`.
+ * The public API and the design choices are in README.md.
  */
 import type { Group, KeyPackageInput } from '../mls/client/index.js';
+import { MlsError } from '../mls/errors.js';
 import { SenderType } from '../mls/framing/sender.js';
+import { SeenMessages, decodeApplicationFrame } from './applicationFrame.js';
 import { BranchHistory } from './branchHistory.js';
 import type { BranchEntry } from './branchHistory.js';
 import { branchEntry } from './branchHistory.js';
@@ -64,13 +62,15 @@ export class GroupSession {
 
   private readonly candidates = new Map<string, Candidate>();
   private readonly records = new Map<string, OrderingRecord>();
+  /** Commits of this epoch MLS refused as already seen (see onCommit). */
+  private readonly unfollowable = new Set<string>();
   private readonly own: OwnChanges;
-  private behindReportedAt: bigint | undefined;
+  private readonly seen: SeenMessages;
+  private behindReported: { epoch: bigint; at: number } | undefined;
   private readonly rejoinReported = new Set<bigint>();
   private unsubscribe: (() => void) | undefined;
   private timer: TimerHandle | undefined;
   private stopped = false;
-  private replaying = false;
 
   constructor(options: GroupSessionOptions) {
     this.current = options.group;
@@ -96,6 +96,7 @@ export class GroupSession {
     const limit = options.bufferLimit ?? DEFAULT_BUFFER_LIMIT;
     this.evidence = new ForeignEvidence(limit);
     this.buffer = new EnvelopeBuffer(limit);
+    this.seen = new SeenMessages(limit);
     this.freshKeyPackage = options.freshKeyPackage;
     this.own = new OwnChanges(this.outbox, this.clock, this.events, this.timing.retryMs, (k, c) => {
       this.candidates.set(k, c);
@@ -251,6 +252,12 @@ export class GroupSession {
     try {
       event = this.current.process(mls);
     } catch (e) {
+      // A handshake key already used: our own commit (MLS cannot process one's own commit), or
+      // one staged before a restart. Its record would leave us unable to follow.
+      if (e instanceof MlsError && e.code === 'key_already_used') {
+        this.unfollowable.add(key);
+        this.checkFollowable(key);
+      }
       // Perhaps a commit of another branch at the same epoch number: kept for a branch switch.
       this.buffer.otherBranch(this.epoch, bytes);
       throw e;
@@ -273,7 +280,30 @@ export class GroupSession {
     // record of another branch (same epoch number, same signer) never moves our term.
     const key = hashKey(record.commitHash);
     this.records.set(key, record);
+    this.checkFollowable(key);
     this.tryMerge(key);
+  }
+
+  /**
+   * The epoch's ordered commit is one we cannot process (see onCommit): nothing but an
+   * external-commit rejoin brings us to the next epoch. Reported once per epoch.
+   */
+  private checkFollowable(key: string): void {
+    const record = this.records.get(key);
+    if (record === undefined || !this.unfollowable.has(key)) return;
+    this.reportRejoin(this.epoch, 'its ordered commit was staged before (ours, or a restart)');
+  }
+
+  /** A `rejoinNeeded` report, once per epoch. */
+  private reportRejoin(epoch: bigint, why: string): void {
+    if (this.rejoinReported.has(epoch)) return;
+    this.rejoinReported.add(epoch);
+    const error = new DeliveryError('rejoin_needed', `epoch ${epoch}: ${why}`);
+    this.events.emit('rejoinNeeded', {
+      forkEpoch: epoch,
+      error,
+      unsettled: this.outbox.unsettled(),
+    });
   }
 
   private onMessage(mls: Uint8Array, epoch: bigint, bytes: Uint8Array): void {
@@ -285,8 +315,17 @@ export class GroupSession {
       throw e;
     }
     if (event.kind === 'application') {
-      const { sender, data, authenticatedData } = event;
-      this.events.emit('message', { sender, data, epoch: event.epoch, authenticatedData });
+      const { sender, authenticatedData } = event;
+      const { messageId, data } = decodeApplicationFrame(event.data);
+      event.data.fill(0);
+      if (this.seen.check(sender.signatureKey, messageId)) return;
+      this.events.emit('message', {
+        sender,
+        data,
+        messageId,
+        epoch: event.epoch,
+        authenticatedData,
+      });
     } else if (event.kind === 'proposal') {
       this.sequencer.proposalReceived(this.clock.now());
     }
@@ -360,7 +399,10 @@ export class GroupSession {
     this.history.push(entry);
     this.newEpoch(entry, committer, updated);
     if (removesUs) return this.removedFromGroup();
-    this.replayBuffered();
+    this.buffer.replay(
+      () => this.epoch,
+      (b) => this.receive(b),
+    );
     if (!this.stopped) this.own.next(this.current);
   }
 
@@ -370,6 +412,7 @@ export class GroupSession {
     this.own.epochMoved(hashKey(entry.commitHash), entry.epoch, added);
     this.candidates.clear();
     this.records.clear();
+    this.unfollowable.clear();
     this.sequencer.newEpoch(this.epoch);
     const active = this.current.isActive;
     if (active && this.election.membersChanged(this.memberLeaves(), this.clock.now())) {
@@ -390,27 +433,6 @@ export class GroupSession {
     this.stop();
   }
 
-  /** Replays envelopes held for the epoch we reached, and on while they move us further. */
-  private replayBuffered(): void {
-    if (this.replaying) return;
-    this.replaying = true;
-    try {
-      for (let more = true; more && !this.stopped;) {
-        more = false;
-        const epoch = this.epoch;
-        for (const bytes of this.buffer.takeFuture(epoch)) {
-          this.receive(bytes);
-          if (this.epoch !== epoch) {
-            more = true;
-            break;
-          }
-        }
-      }
-    } finally {
-      this.replaying = false;
-    }
-  }
-
   // ---- Forks ---------------------------------------------------------------------------------
 
   /** A record and a commit of another branch for `epoch` may both be here: apply the rule. */
@@ -422,17 +444,10 @@ export class GroupSession {
     const forkPoint = entry?.forkPoint;
     if (entry === undefined || forkPoint === undefined) {
       const oldest = this.history.all()[0]?.epoch;
-      if (oldest !== undefined && epoch < oldest && !this.rejoinReported.has(epoch)) {
-        // Evidence from before our window cannot be verified (we hold no state of that epoch):
-        // this is a report for the rejoin flow to confirm, not a reason to stop.
-        this.rejoinReported.add(epoch);
-        const error = new DeliveryError('rejoin_needed', `fork at epoch ${epoch}, window ends`);
-        this.events.emit('rejoinNeeded', {
-          forkEpoch: epoch,
-          error,
-          unsettled: this.outbox.unsettled(),
-        });
-      }
+      // Evidence from before our window cannot be verified (we hold no state of that epoch):
+      // this is a report for the rejoin flow to confirm, not a reason to stop.
+      if (oldest !== undefined && epoch < oldest)
+        this.reportRejoin(epoch, 'a fork before the window');
       return;
     }
     const judged = judgeFork(entry, forkPoint, found.record, found.commit);
@@ -462,13 +477,7 @@ export class GroupSession {
     record: OrderingRecord,
   ): void {
     const lost = this.history.cut(entry.epoch);
-    const { removals, adds } = lostChanges(lost);
-    const readds = adds.map((c): Change => {
-      if (c.kind !== 'add' || this.freshKeyPackage === undefined) return c;
-      const was = lost.flatMap((e) => e.added).find((a) => a.keyPackage === c.keyPackage);
-      const fresh = was === undefined ? undefined : this.freshKeyPackage(was.member);
-      return fresh === undefined ? c : { kind: 'add', keyPackage: keyPackageOf(fresh) };
-    });
+    const { removals, adds: readds } = lostChanges(lost, this.freshKeyPackage);
     const losing = this.current;
     this.current = forkPoint;
     entry.forkPoint = undefined;
@@ -476,6 +485,7 @@ export class GroupSession {
     this.election.reset(record.term, record.leaderLeaf, this.clock.now());
     this.candidates.clear();
     this.records.clear();
+    this.unfollowable.clear();
     this.own.dropInFlight();
     this.sequencer.newEpoch(this.epoch);
     this.own.want([...removals, ...readds], true);
@@ -494,7 +504,10 @@ export class GroupSession {
     if (this.stopped) return;
     this.leaderChanged();
     for (const bytes of this.buffer.takeOtherBranch(entry.epoch)) this.receive(bytes);
-    this.replayBuffered();
+    this.buffer.replay(
+      () => this.epoch,
+      (b) => this.receive(b),
+    );
     if (!this.stopped) this.own.next(this.current);
   }
 
@@ -541,18 +554,10 @@ export class GroupSession {
   // ---- Helpers -------------------------------------------------------------------------------
 
   private sequencerHost(): SequencerHost {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- getters below read live state
-    const session = this;
     return {
-      get group() {
-        return session.current;
-      },
-      get term() {
-        return session.election.term;
-      },
-      get isLeader() {
-        return session.isLeader;
-      },
+      group: () => this.current,
+      term: () => this.election.term,
+      isLeader: () => this.isLeader,
       branch: () => this.history.all(),
       candidateHash: (key) => this.candidates.get(key)?.hash,
       ordered: (key, record) => {
@@ -568,10 +573,15 @@ export class GroupSession {
     return this.current.members().map((m) => m.leafIndex);
   }
 
-  /** At most one report per epoch of ours, so forged epoch numbers cannot silence later ones. */
+  /**
+   * Once per epoch of ours, and again every `retryMs` while still behind (a sync may have failed):
+   * time-based, so forged epoch numbers can neither flood nor silence the reports.
+   */
   private reportBehind(seen: bigint): void {
-    if (this.behindReportedAt === this.epoch) return;
-    this.behindReportedAt = this.epoch;
+    const now = this.clock.now();
+    const last = this.behindReported;
+    if (last?.epoch === this.epoch && now - last.at < this.timing.retryMs) return;
+    this.behindReported = { epoch: this.epoch, at: now };
     this.events.emit('behind', { epoch: this.epoch, seen });
   }
 

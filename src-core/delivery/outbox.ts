@@ -3,11 +3,14 @@
  * `published` event, for the ciphertext log), and our application messages with what delivery
  * needs to keep about them. A message's plaintext is kept while the epoch it was sent in is
  * inside the fork window, because a lost fork means encrypting it again on the winning branch;
- * it is wiped when that epoch leaves the window. After a lost fork the outbox holds new messages
+ * it is wiped when that epoch leaves the window. Each message carries a random id inside the
+ * encryption (`applicationFrame.ts`) that stays the same when it is sent again. After a lost fork the outbox holds new messages
  * ("quarantine") until the losing branch's removals are made again, so that a member removed
  * there never receives them.
  */
+import { randomBytes } from '../crypto/random.js';
 import type { Group } from '../mls/client/index.js';
+import { MESSAGE_ID_LENGTH, encodeApplicationFrame } from './applicationFrame.js';
 import type { EnvelopeKind } from './envelope.js';
 import { EnvelopeKind as Kind, encodeEnvelope } from './envelope.js';
 import type { ChannelPort } from './ports.js';
@@ -15,6 +18,8 @@ import type { MessageId, SessionEmitter } from './sessionEvents.js';
 
 interface SentMessage {
   readonly id: MessageId;
+  /** Random, inside the encryption; the same when sent again, so receivers drop copies. */
+  readonly messageId: Uint8Array;
   readonly data: Uint8Array;
   /** The epoch it was (last) encrypted in. */
   epoch: bigint;
@@ -56,7 +61,12 @@ export class Outbox {
 
   /** Sends application data now, or holds it while quarantined. */
   send(group: Group, data: Uint8Array): MessageId {
-    const msg: SentMessage = { id: this.nextId++, data: data.slice(), epoch: group.epoch };
+    const msg: SentMessage = {
+      id: this.nextId++,
+      messageId: randomBytes(MESSAGE_ID_LENGTH),
+      data: data.slice(),
+      epoch: group.epoch,
+    };
     if (this.quarantined) this.held.push(msg);
     else this.encryptAndPublish(group, msg);
     return msg.id;
@@ -111,7 +121,9 @@ export class Outbox {
 
   private encryptAndPublish(group: Group, msg: SentMessage): void {
     msg.epoch = group.epoch;
-    const envelope = mlsEnvelope(group, Kind.application, group.send(msg.data));
+    const plaintext = encodeApplicationFrame({ messageId: msg.messageId, data: msg.data });
+    const envelope = mlsEnvelope(group, Kind.application, group.send(plaintext));
+    plaintext.fill(0);
     this.sent.push(msg);
     this.publish(envelope, msg.epoch, Kind.application, msg.id);
   }

@@ -10,10 +10,12 @@ import type { DeliveryError } from './errors.js';
 export type MessageId = number;
 
 export interface SessionEvents {
-  /** An application message of the group (not our own). */
+  /** An application message of the group (not our own), once: copies are dropped by id. */
   message: {
     readonly sender: GroupMember;
     readonly data: Uint8Array;
+    /** The sender's random id for it (a message sent again after a fork keeps its id). */
+    readonly messageId: Uint8Array;
     readonly epoch: bigint;
     readonly authenticatedData: Uint8Array;
   };
