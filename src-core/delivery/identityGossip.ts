@@ -23,6 +23,7 @@ import {
 } from '../codec/index.js';
 import { hexOf, messageIdOf } from './ciphertextLog.js';
 import { DeliveryError } from './errors.js';
+import { peerRequest } from './peerRequest.js';
 import type {
   ChannelMessage,
   ChannelPort,
@@ -217,7 +218,7 @@ export class IdentityGossip {
     const body = encode(requestCodec, { version: IDENTITY_GOSSIP_VERSION, body: req });
     const res = decodeOr(
       responseCodec,
-      await this.#o.requests.request(peer, IDENTITY_PROTOCOL, body),
+      await peerRequest(this.#o.requests, peer, IDENTITY_PROTOCOL, body),
     ).body;
     if (res.type !== req.type) throw new DeliveryError('peer_misbehaved', 'answer of another type');
     return res;

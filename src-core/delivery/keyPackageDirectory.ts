@@ -34,8 +34,9 @@ import type { KeyPackage } from '../mls/keyPackage.js';
 import { keyPackageRef, verifyKeyPackage } from '../mls/keyPackage.js';
 import { LeafNodeSource } from '../mls/leafNode.js';
 import { hexOf } from './ciphertextLog.js';
-import { DeliveryError, isDeliveryError } from './errors.js';
+import { DeliveryError } from './errors.js';
 import type { DeliveryErrorCode } from './errors.js';
+import { peerFailure, peerRequest } from './peerRequest.js';
 import type { PeerIdString, RequestPort } from './ports.js';
 
 export const KEYPACKAGES_PROTOCOL = 'keypackages';
@@ -400,7 +401,8 @@ async function ask(
   const body = encode(requestCodec, { version: KEYPACKAGES_VERSION, body: req });
   const res = decodeBody(
     responseCodec,
-    await requests.request(
+    await peerRequest(
+      requests,
       peer,
       KEYPACKAGES_PROTOCOL,
       body,
@@ -434,7 +436,7 @@ export async function fetchKeyPackage(
       }
       return { ...kp, holder };
     } catch (err) {
-      failures.push(isDeliveryError(err) ? err.code : 'peer_unreachable');
+      failures.push(peerFailure(err));
     }
   }
   throw new DeliveryError(
@@ -479,7 +481,7 @@ export class KeyPackagePublisher {
       if (res.type !== KpType.deposit) throw new DeliveryError('peer_misbehaved', 'not a deposit');
       return { holder, accepted: res.accepted, oneTimeHeld: res.oneTimeHeld };
     } catch (err) {
-      return { holder, error: isDeliveryError(err) ? err.code : 'peer_unreachable' };
+      return { holder, error: peerFailure(err) };
     }
   }
 
@@ -517,7 +519,7 @@ export class KeyPackagePublisher {
             this.#o.timeoutMs,
           );
         } catch (err) {
-          return { holder, error: isDeliveryError(err) ? err.code : 'peer_unreachable' };
+          return { holder, error: peerFailure(err) };
         }
         if (status.type !== KpType.status) return { holder, error: 'peer_misbehaved' };
         const need =
@@ -562,7 +564,7 @@ export class KeyPackagePublisher {
           this.#unsent.delete(holder);
           return { holder };
         } catch (err) {
-          return { holder, error: isDeliveryError(err) ? err.code : 'peer_unreachable' };
+          return { holder, error: peerFailure(err) };
         }
       }),
     );

@@ -29,8 +29,9 @@ import {
 import { cipherSuite } from '../crypto/index.js';
 import type { CipherSuite, CipherSuiteId, KeyPair } from '../crypto/types.js';
 import { hexOf, messageIdOf } from './ciphertextLog.js';
-import { DeliveryError, isDeliveryError } from './errors.js';
+import { DeliveryError } from './errors.js';
 import type { DeliveryErrorCode } from './errors.js';
+import { peerFailure, peerRequest } from './peerRequest.js';
 import type { PeerIdString, RequestPort } from './ports.js';
 
 export const MAILBOX_PROTOCOL = 'mailbox';
@@ -420,7 +421,8 @@ async function ask(
   const body = encode(requestCodec, { version: MAILBOX_VERSION, body: req });
   const res = decodeBody(
     responseCodec,
-    await requests.request(
+    await peerRequest(
+      requests,
       peer,
       MAILBOX_PROTOCOL,
       body,
@@ -464,10 +466,17 @@ export async function depositMail(
         }
         return { holder };
       } catch (err) {
-        return { holder, error: isDeliveryError(err) ? err.code : 'peer_unreachable' };
+        return { holder, error: peerFailure(err) };
       }
     }),
   );
+}
+
+/** Carries an error thrown by `accept` past the per-holder error handling. */
+class AcceptFailed extends Error {
+  constructor(override readonly cause: unknown) {
+    super('accept failed');
+  }
 }
 
 export interface MailboxOwner {
@@ -484,7 +493,8 @@ export interface FetchMailResult {
 /**
  * Fetches our mailbox from each holder: challenge, signed proof, messages; `accept` is called
  * with each new message and those it returns true for are acknowledged (deleted at the holder).
- * Items whose id is not the hash of their payload are dropped.
+ * Items whose id is not the hash of their payload are dropped. If `accept` throws, the fetch
+ * stops with its error (unacknowledged messages stay at the holders).
  */
 export async function fetchMail(
   requests: RequestPort,
@@ -531,7 +541,13 @@ export async function fetchMail(
         for (const item of got.items) {
           if (hexOf(messageIdOf(item.payload)) !== hexOf(item.id)) continue;
           const k = hexOf(item.id);
-          if (seen.has(k) || (await accept(item))) acked.push(item.id);
+          let take: boolean;
+          try {
+            take = seen.has(k) || (await accept(item));
+          } catch (err) {
+            throw new AcceptFailed(err);
+          }
+          if (take) acked.push(item.id);
           if (!seen.has(k)) {
             seen.add(k);
             items.push(item);
@@ -549,7 +565,9 @@ export async function fetchMail(
       }
       reports.push({ holder });
     } catch (err) {
-      reports.push({ holder, error: isDeliveryError(err) ? err.code : 'peer_unreachable' });
+      // The caller's own failure is not the holder's: it ends the fetch with that error.
+      if (err instanceof AcceptFailed) throw err.cause;
+      reports.push({ holder, error: peerFailure(err) });
     }
   }
   return { items, holders: reports };

@@ -23,6 +23,7 @@ import type {
 import { EntryKind as Kind, entryWireSize, hexOf, messageIdOf } from './ciphertextLog.js';
 import { DeliveryError, isDeliveryError } from './errors.js';
 import type { DeliveryErrorCode } from './errors.js';
+import { peerFailure, peerRequest } from './peerRequest.js';
 import type { PeerIdString, RequestPort } from './ports.js';
 import {
   DEFAULT_PAGE_BYTES,
@@ -293,10 +294,6 @@ export interface CatchUpResult {
   readonly complete: boolean;
 }
 
-function codeOf(err: unknown): DeliveryErrorCode {
-  return isDeliveryError(err) ? err.code : 'peer_unreachable';
-}
-
 /** Fetches what this member missed, from member peers, into the log. */
 export class SyncClient {
   readonly #o: SyncClientOptions;
@@ -309,7 +306,7 @@ export class SyncClient {
   }
 
   async #ask(peer: PeerIdString, req: SyncRequest, signal?: AbortSignal): Promise<SyncResponse> {
-    const body = await this.#o.requests.request(peer, SYNC_PROTOCOL, encodeSyncRequest(req), {
+    const body = await peerRequest(this.#o.requests, peer, SYNC_PROTOCOL, encodeSyncRequest(req), {
       ...(this.#o.timeoutMs === undefined ? {} : { timeoutMs: this.#o.timeoutMs }),
       ...(signal === undefined ? {} : { signal }),
     });
@@ -419,7 +416,7 @@ export class SyncClient {
       } catch (err) {
         // The session's own failure is not the peer's: it ends the catch-up.
         if (delivering || options.signal?.aborted === true) throw err;
-        error = codeOf(err);
+        error = peerFailure(err);
       }
       outcomes.push({ peer, pages, added: peerAdded, ...(error === undefined ? {} : { error }) });
       const gaps = currentGaps();
