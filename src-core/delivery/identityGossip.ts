@@ -140,6 +140,7 @@ export class IdentityGossip {
   readonly #maxBytes: number;
   readonly #maxRecords: number;
   readonly #seen = new Map<string, IdentityVerdict>();
+  readonly #validating = new Map<string, Promise<IdentityVerdict>>();
   readonly #rejects = new Map<PeerIdString, number>();
   #own: Uint8Array[] = [];
   #lan: { unsubscribe: () => void; timer: TimerHandle | undefined } | undefined;
@@ -186,15 +187,25 @@ export class IdentityGossip {
       const id = hexOf(messageIdOf(record));
       let verdict = this.#seen.get(id);
       if (verdict === undefined) {
-        try {
-          verdict = await this.#o.validate(record);
-        } catch {
-          verdict = 'ignore';
+        // The same record arriving twice at once (LAN and a push) is validated and reported once.
+        let pending = this.#validating.get(id);
+        const first = pending === undefined;
+        if (pending === undefined) {
+          pending = Promise.resolve()
+            .then(() => this.#o.validate(record))
+            .catch((): IdentityVerdict => 'ignore');
+          this.#validating.set(id, pending);
         }
-        // 'ignore' is not remembered: the validator may know more later (an unknown signer).
-        if (verdict !== 'ignore') this.#seen.set(id, verdict);
-        while (this.#seen.size > SEEN_LIMIT) this.#seen.delete(this.#seen.keys().next().value!);
-        if (verdict === 'accept') this.#o.onRecord(record, from);
+        verdict = await pending;
+        if (first) {
+          this.#validating.delete(id);
+          // 'ignore' is not remembered: the validator may know more later (an unknown signer).
+          if (verdict !== 'ignore') this.#seen.set(id, verdict);
+          while (this.#seen.size > SEEN_LIMIT) {
+            this.#seen.delete(this.#seen.keys().next().value!);
+          }
+          if (verdict === 'accept') this.#o.onRecord(record, from);
+        }
       }
       if (verdict === 'accept') accepted++;
       else if (verdict === 'reject') rejected++;

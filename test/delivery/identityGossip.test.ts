@@ -123,6 +123,20 @@ describe('identity gossip', () => {
     expect(b.got).toHaveLength(1);
   });
 
+  it('a record arriving twice at once is validated and reported once', async () => {
+    const net = new MemoryRequestNet();
+    const bus = new Bus();
+    const clock = new ManualClock();
+    const a = node(net, bus, clock, 'a');
+    const c = node(net, bus, clock, 'c');
+    const b = node(net, bus, clock, 'b');
+    const r = record('alice v3');
+    const counts = await Promise.all([a.g.pushTo('b', [r]), c.g.pushTo('b', [r])]);
+    expect(counts).toEqual([1, 1]);
+    expect(b.calls).toHaveLength(1);
+    expect(b.got).toHaveLength(1);
+  });
+
   it('refuses oversized and garbage bundles with a typed error', async () => {
     const net = new MemoryRequestNet();
     const bus = new Bus();
