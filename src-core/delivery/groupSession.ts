@@ -354,11 +354,12 @@ export class GroupSession {
   }
 
   private onHeartbeat(hb: Heartbeat): void {
-    if (hb.epoch > this.epoch) return this.reportBehind(hb.epoch);
-    // A leader behind us or on another branch (a different head at our epoch) needs our branch.
-    // The heartbeat cannot be verified then (its tree is not ours), so all it may cause is a
-    // rate-limited republication of what we already published.
-    if (hb.epoch < this.epoch || !bytesEqual(hb.head, branchHead(this.current.state))) {
+    // A leader at another epoch or on another branch (a different head at our epoch): we may be
+    // behind, it may be, or the two of us are on two branches; so we ask for a sync and (as
+    // leader) publish our branch. The heartbeat cannot be verified then (its tree is not ours),
+    // so all it may cause is a rate-limited republication of what we already published.
+    if (hb.epoch !== this.epoch || !bytesEqual(hb.head, branchHead(this.current.state))) {
+      if (hb.epoch > this.epoch) this.reportBehind(hb.epoch);
       return this.sequencer.republishBranch();
     }
     verifyHeartbeat(this.current.state, hb);

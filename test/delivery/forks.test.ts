@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { cipherSuite } from '../../src-core/crypto/index.js';
 import { wins } from '../../src-core/delivery/forks.js';
 import { toHex } from '../support/shared.js';
-import { groupOf, text, untext } from './support/groupFixture.js';
+import { groupOf, newClient, text, untext } from './support/groupFixture.js';
 import type { Fixture, Member } from './support/groupFixture.js';
 
 function named(f: Fixture, name: string): Member {
@@ -92,6 +93,8 @@ describe('forks', () => {
     // removal was made again, so dave never got a copy he could read).
     expect(carol!.seen.message?.map((m) => untext(m.data))).toEqual(['sent on the losing branch']);
     expect(dave!.seen.message ?? []).toEqual([]);
+    // Alice read it on the losing branch: the copy sent again has the same id and is dropped.
+    expect(alice!.seen.message?.map((m) => untext(m.data))).toEqual(['sent on the losing branch']);
     // Dave cannot read what is sent now.
     const before = dave!.seen.message?.length ?? 0;
     alice!.session.send(text('after the heal'));
@@ -104,5 +107,78 @@ describe('forks', () => {
     const last = alice!.published.at(-1)!.envelope;
     expect(dave!.session.group.isActive).toBe(false);
     expect(() => dave!.session.group.process(last)).toThrow();
+  });
+
+  it('adds made on the losing branch are made again on the winning one, with a fresh KeyPackage', () => {
+    const erin = newClient(cipherSuite(1), 'erin');
+    const f = groupOf(['alice', 'bob', 'carol', 'dave'], {
+      freshKeyPackage: (m) =>
+        'identity' in m.credential && untext(m.credential.identity) === 'erin'
+          ? erin.client.createKeyPackages({ count: 1 }).oneTime[0]!.message
+          : undefined,
+    });
+    const frank = newClient(f.suite, 'frank');
+    const gina = newClient(f.suite, 'gina');
+    f.run(1_500);
+    const [alice, bob, carol, dave] = ['alice', 'bob', 'carol', 'dave'].map((n) => named(f, n));
+    f.net.partition(['alice', 'bob'], ['carol', 'dave']);
+    alice!.session.add([erin.client.createKeyPackages({ count: 1 }).oneTime[0]!.message]);
+    f.run(1_000);
+    expect(names(alice!)).toEqual(['alice', 'bob', 'carol', 'dave', 'erin']);
+    f.run(6_000); // carol takes over her side
+    carol!.session.add([
+      frank.client.createKeyPackages({ count: 1 }).oneTime[0]!.message,
+      gina.client.createKeyPackages({ count: 1 }).oneTime[0]!.message,
+    ]);
+    f.run(1_000);
+    expect(names(dave!)).toEqual(['alice', 'bob', 'carol', 'dave', 'frank', 'gina']);
+    f.net.heal();
+    f.run(10_000);
+    // Six members beat five: alice's side lost, and erin is added again on carol's branch.
+    expect(alice!.seen.fork?.map((x) => [x.won, x.reproposedRemovals, x.reproposedAdds])).toEqual([
+      [false, 0, 1],
+    ]);
+    for (const m of [alice!, bob!, carol!, dave!]) {
+      expect(names(m), m.name).toEqual(['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina']);
+      expect(toHex(m.session.group.epochAuthenticator()), m.name).toBe(
+        toHex(carol!.session.group.epochAuthenticator()),
+      );
+    }
+    // The Welcome of the winning branch's re-add opens with erin's fresh KeyPackage.
+    const welcomes = [alice!, bob!].flatMap((m) => m.seen.welcome ?? []);
+    const last = welcomes.at(-1)!;
+    expect(
+      last.added.map((m) => ('identity' in m.credential ? untext(m.credential.identity) : '?')),
+    ).toEqual(['erin']);
+    const e = f.attach('erin', erin.client, erin.keys, last.welcome);
+    expect(e.session.epoch).toBe(carol!.session.epoch);
+  });
+
+  it('a fork older than the window is reported as needing a rejoin', () => {
+    const f = groupOf(['alice', 'bob', 'carol', 'dave'], { forkWindow: 1 });
+    f.run(1_500);
+    const [alice, bob, carol, dave] = ['alice', 'bob', 'carol', 'dave'].map((n) => named(f, n));
+    f.net.partition(['alice', 'bob'], ['carol', 'dave']);
+    alice!.session.update();
+    f.run(500);
+    bob!.session.update();
+    f.run(500);
+    expect(alice!.session.epoch).toBe(3n);
+    f.run(6_000);
+    dave!.session.update();
+    f.run(1_000);
+    expect(carol!.session.epoch).toBe(2n);
+    const sent = bob!.session.send(text('on a branch that may be lost'));
+    f.net.heal();
+    f.run(5_000);
+    // Alice's side keeps one fork point (epoch 2): carol's epoch-1 record is older than that.
+    for (const m of [alice!, bob!]) {
+      expect(
+        m.seen.rejoinNeeded?.map((r) => [r.forkEpoch, r.error.code]),
+        m.name,
+      ).toEqual([[1n, 'rejoin_needed']]);
+    }
+    expect(bob!.seen.rejoinNeeded![0]!.unsettled).toContain(sent);
+    expect(alice!.session.epoch).toBe(3n); // nothing was rolled back on unverifiable evidence
   });
 });
