@@ -284,8 +284,11 @@ export interface PeerOutcome {
 export interface CatchUpResult {
   readonly added: number;
   readonly duplicates: number;
-  /** Epochs where a peer's commit differs from our ordered one (a fork for the session). */
-  readonly conflicts: readonly bigint[];
+  /**
+   * Commits a peer sent for an epoch where we hold another ordered commit: a fork, for the
+   * session to decide (forks.ts). They are not kept in the log and not delivered.
+   */
+  readonly conflicts: readonly SyncItem[];
   readonly peers: readonly PeerOutcome[];
   /** The highest epoch a peer said it had reached (its head). */
   readonly targetEpoch: bigint;
@@ -355,7 +358,7 @@ export class SyncClient {
     const log = this.#o.log;
     let added = 0;
     let duplicates = 0;
-    const conflicts: bigint[] = [];
+    const conflicts: SyncItem[] = [];
     const outcomes: PeerOutcome[] = [];
     let target = options.targetEpoch ?? fromEpoch;
     let start: bigint = fromEpoch;
@@ -398,7 +401,7 @@ export class SyncClient {
             const item = res.items[i]!;
             if (o === 'added' || o === 'replaced') fresh.push(item);
             else if (o === 'duplicate') duplicates++;
-            else conflicts.push(item.epoch);
+            else conflicts.push(item);
           });
           added += fresh.length;
           peerAdded += fresh.length;

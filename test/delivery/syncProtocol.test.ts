@@ -300,6 +300,37 @@ describe('sync protocol', () => {
     },
   );
 
+  it('a commit that differs from our ordered one for its epoch comes back as a conflict', async () => {
+    const h = buildHistory(2, 3);
+    const net = new MemoryRequestNet();
+    serve(net, 'alice', await serverLog(h));
+    // bob committed in the same epoch on his side of a partition, with his own record.
+    const own = h.bob.update();
+    const log = await CiphertextLog.open(new MemoryLogStore());
+    await log.append(h.groupId, {
+      kind: EntryKind.commit,
+      epoch: h.bob.epoch,
+      message: own.commit,
+      orderingRecord: new Uint8Array([1]),
+    });
+    const delivered: string[] = [];
+    const result = await new SyncClient({ log, requests: net.port('bob') }).catchUp(
+      h.groupId,
+      h.startEpoch,
+      ['alice'],
+      {
+        deliver: (items) => {
+          delivered.push(...items.map((i) => hexOf(i.messageId)));
+        },
+      },
+    );
+    const alicesCommit = h.entries.find((e) => e.kind === EntryKind.commit)!;
+    expect(result.conflicts.map((c) => hexOf(c.message))).toEqual([hexOf(alicesCommit.message)]);
+    expect(delivered).not.toContain(hexOf(messageIdOf(alicesCommit.message)));
+    expect(hexOf(log.commitOf(h.groupId, h.startEpoch)!.message)).toBe(hexOf(own.commit));
+    expect(delivered).toHaveLength(h.entries.length - 1);
+  });
+
   it("the session's own failure ends the catch-up with its error, not the peer's", async () => {
     const h = buildHistory(2, 5);
     const net = new MemoryRequestNet();
