@@ -89,7 +89,7 @@ describe('delivery simulation', () => {
     const report = unexpected
       .map(
         (f) =>
-          `seed ${f.seed}: ${f.violations.map((v) => `[${v.invariant}] ${v.detail}`).join('; ')}\n  replay: ${replay(f.seed)}`,
+          `seed ${f.seed} (looks like ${f.class}): ${f.violations.map((v) => `[${v.invariant}] ${v.detail}`).join('; ')}\n  replay: ${replay(f.seed)}`,
       )
       .join('\n');
     expect(done).toBe(SEEDS);

@@ -4,6 +4,7 @@
  * that replays it alone. Exits 1 if any seed failed.
  */
 import { Command } from 'commander';
+import { classify } from './classify.js';
 import { describeScenario } from './scenario.js';
 import { defaultScenarioOptions } from './scenario.js';
 import { runSeed } from './runner.js';
@@ -14,9 +15,16 @@ const program = new Command()
   .option('--seed <s>', 'first seed', '0')
   .option('--members <range>', 'founding members, min-max', '5-12')
   .option('--verbose', 'print every seed, not only failures', false)
+  .option('--list', 'end with the failing seeds as entries for knownFailures.ts', false)
   .parse(process.argv);
 
-const o = program.opts<{ seeds: string; seed: string; members: string; verbose: boolean }>();
+const o = program.opts<{
+  seeds: string;
+  seed: string;
+  members: string;
+  verbose: boolean;
+  list: boolean;
+}>();
 const count = Number(o.seeds);
 const first = Number(o.seed);
 const [min, max] = o.members.split('-').map(Number);
@@ -35,13 +43,18 @@ if (
 const scenario = { ...defaultScenarioOptions, minMembers: min, maxMembers: max };
 const started = performance.now();
 let failed = 0;
+const listed: string[] = [];
 for (let seed = first; seed < first + count; seed++) {
   const t0 = performance.now();
   const r = await runSeed(seed, { scenario });
   const ms = Math.round(performance.now() - t0);
   if (r.violations.length > 0) {
     failed++;
-    console.log(`FAIL seed ${seed} (${ms} ms): ${r.violations.length} violation(s)`);
+    const why = classify(r);
+    listed.push(`  [${seed}, '${why}'],`);
+    console.log(
+      `FAIL seed ${seed} (${ms} ms): ${r.violations.length} violation(s), looks like ${why}`,
+    );
     for (const v of r.violations.slice(0, 20)) console.log(`  [${v.invariant}] ${v.detail}`);
     console.log(describeScenario(r.scenario));
     for (const s of r.trace.skippedActions) console.log(`  refused: ${s}`);
@@ -54,6 +67,7 @@ for (let seed = first; seed < first + count; seed++) {
     );
   }
 }
+if (o.list) console.log(listed.join('\n'));
 const total = ((performance.now() - started) / 1000).toFixed(1);
 console.log(`${count - failed} passed, ${failed} failed (${count} seeds in ${total} s)`);
 process.exit(failed > 0 ? 1 : 0);

@@ -1,8 +1,15 @@
 /**
- * Seeds that break an invariant because of a gap in the delivery core that was not fixed when
- * this list was made (see the reasons). simulation.test.ts lets exactly these fail, prints which
- * of them still do, and fails on any other seed. Replay one with
- * `npm run sim -- --seeds 1 --seed <seed> --verbose`. An entry leaves this list when the core is
- * fixed; it is never the way to silence a new failure.
+ * Seeds that break an invariant because of a gap in the delivery core not fixed when this list
+ * was made (core at commit 7a3706c, 2026-11-26), each with the pattern `classify` saw (see
+ * FAILURE_CLASSES in classify.ts for what each means). simulation.test.ts lets exactly these
+ * fail, says how many still do, and fails on any other seed. Replay one with
+ * `npm run sim -- --seeds 1 --seed <seed> --verbose`; regenerate with
+ * `npm run sim -- --seeds 1000 --list`. An entry leaves this list when the core is fixed; adding
+ * one is never the way to silence a new failure.
+ *
+ * MLS draws its keys from the system CSPRNG, so where a fork's outcome depends on commit hashes a
+ * listed seed may pass on one run and fail on the next.
  */
-export const KNOWN_FAILURES: ReadonlyMap<number, string> = new Map<number, string>([]);
+import type { FailureClass } from './classify.js';
+
+export const KNOWN_FAILURES: ReadonlyMap<number, FailureClass> = new Map<number, FailureClass>([]);

@@ -3,10 +3,13 @@
  * invariant, then a summary line; simulation.test.ts starts one per core so that 1,000 seeds
  * use both. `node --import tsx test/delivery/sim/worker.ts <first> <count>`
  */
+import { classify } from './classify.js';
+import type { FailureClass } from './classify.js';
 import { runSeed } from './runner.js';
 
 export interface WorkerFailure {
   readonly seed: number;
+  readonly class: FailureClass;
   readonly violations: readonly { readonly invariant: string; readonly detail: string }[];
 }
 
@@ -37,7 +40,7 @@ for (let seed = first; seed < first + count; seed++) {
   reads += r.stats.reads;
   if (r.violations.length > 0) {
     failed++;
-    const f: WorkerFailure = { seed, violations: r.violations.slice(0, 5) };
+    const f: WorkerFailure = { seed, class: classify(r), violations: r.violations.slice(0, 5) };
     console.log(JSON.stringify({ failure: f }));
   }
 }
