@@ -252,8 +252,7 @@ export class GroupSession {
     try {
       event = this.current.process(mls);
     } catch (e) {
-      // A handshake key already used: our own commit (MLS cannot process one's own commit), or
-      // one staged before a restart. Its record would leave us unable to follow.
+      // Key already used: our own commit, or one staged before a restart (see checkFollowable).
       if (e instanceof MlsError && e.code === 'key_already_used') {
         this.unfollowable.add(key);
         this.checkFollowable(key);
@@ -276,8 +275,7 @@ export class GroupSession {
       this.buffer.otherBranch(this.epoch, bytes);
       throw e;
     }
-    // Only a signature check so far: the election looks at it once its commit is here too, so a
-    // record of another branch (same epoch number, same signer) never moves our term.
+    // The election sees it only with its commit (tryMerge): another branch's record never counts.
     const key = hashKey(record.commitHash);
     this.records.set(key, record);
     this.checkFollowable(key);
@@ -335,6 +333,8 @@ export class GroupSession {
   private onPast(env: GroupEnvelope, bytes: Uint8Array): void {
     if (env.kind === EnvelopeKind.application)
       return this.onMessage(env.mlsMessage, env.epoch, bytes);
+    // A proposal of a past epoch: its sender is behind (e.g. a leaver missing its removal).
+    if (env.kind === EnvelopeKind.proposal) return this.sequencer.republishBranch();
     if (env.kind !== EnvelopeKind.commit && env.kind !== EnvelopeKind.orderingRecord) return;
     const hash =
       env.kind === EnvelopeKind.commit
@@ -423,8 +423,9 @@ export class GroupSession {
     const { epoch } = this;
     this.events.emit('epoch', { epoch, committer, commitHash: entry.commitHash, term: entry.term });
     this.events.emit('membership', { epoch, added, removed: entry.removed, updated });
-    if (active && this.outbox.isQuarantined) {
-      this.outbox.release(this.current, this.own.removalsOutstanding(this.current));
+    if (active) {
+      const quarantine = this.outbox.isQuarantined && this.own.removalsOutstanding(this.current);
+      this.outbox.release(this.current, quarantine);
     }
   }
 

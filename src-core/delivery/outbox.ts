@@ -6,10 +6,12 @@
  * it is wiped when that epoch leaves the window. Each message carries a random id inside the
  * encryption (`applicationFrame.ts`) that stays the same when it is sent again. After a lost fork the outbox holds new messages
  * ("quarantine") until the losing branch's removals are made again, so that a member removed
- * there never receives them.
+ * there never receives them. Messages also wait while MLS refuses to send because proposals of
+ * the epoch are not yet committed; they go out at the next epoch.
  */
 import { randomBytes } from '../crypto/random.js';
 import type { Group } from '../mls/client/index.js';
+import { MlsError } from '../mls/errors.js';
 import { MESSAGE_ID_LENGTH, encodeApplicationFrame } from './applicationFrame.js';
 import type { EnvelopeKind } from './envelope.js';
 import { EnvelopeKind as Kind, encodeEnvelope } from './envelope.js';
@@ -67,8 +69,7 @@ export class Outbox {
       data: data.slice(),
       epoch: group.epoch,
     };
-    if (this.quarantined) this.held.push(msg);
-    else this.encryptAndPublish(group, msg);
+    if (this.quarantined || !this.tryPublish(group, msg)) this.held.push(msg);
     return msg.id;
   }
 
@@ -90,13 +91,13 @@ export class Outbox {
     return again.length;
   }
 
-  /** Sends what was held, unless still quarantined. */
+  /** A new epoch: sends what was held, unless still quarantined. */
   release(group: Group, stillQuarantined: boolean): void {
     this.quarantined = stillQuarantined;
     if (stillQuarantined) return;
     const held = this.held;
     this.held = [];
-    for (const m of held) this.encryptAndPublish(group, m);
+    for (const m of held) if (!this.tryPublish(group, m)) this.held.push(m);
   }
 
   /** Ids of messages a fork could still undo (sent within the window, or held). */
@@ -117,6 +118,20 @@ export class Outbox {
     for (const m of [...this.sent, ...this.held]) m.data.fill(0);
     this.sent = [];
     this.held = [];
+  }
+
+  /**
+   * False when MLS refuses to encrypt because proposals of this epoch are not committed yet
+   * (RFC 9420 §12.4, `requireCommitBeforeSend`): the message then waits for the next epoch.
+   */
+  private tryPublish(group: Group, msg: SentMessage): boolean {
+    try {
+      this.encryptAndPublish(group, msg);
+      return true;
+    } catch (e) {
+      if (e instanceof MlsError && e.code === 'pending_proposals') return false;
+      throw e;
+    }
   }
 
   private encryptAndPublish(group: Group, msg: SentMessage): void {
