@@ -103,4 +103,20 @@ describe('GroupSession: commits ordered by the leader', () => {
     expect(f.members[1]!.seen.message?.map((x) => untext(x.data))).toEqual(['after carol left']);
     expect(carol.seen.message ?? []).toEqual([]);
   });
+
+  it('a message sent while proposals are pending waits for the commit, then goes out', () => {
+    const f = groupOf(['alice', 'bob', 'carol']);
+    const [alice, bob, carol] = f.members;
+    carol!.session.leave();
+    f.run(10); // everyone holds carol's self-remove proposal now
+    expect(bob!.session.group.state.proposals.size).toBe(1);
+    const id = bob!.session.send(text('after the proposal'));
+    expect(id).toBeGreaterThan(0);
+    f.run(2_000);
+    expect(bob!.session.epoch).toBe(2n);
+    expect(alice!.seen.message?.map((m) => untext(m.data))).toEqual(['after the proposal']);
+    expect(alice!.seen.message?.[0]?.epoch).toBe(2n);
+    expect(carol!.seen.message ?? []).toEqual([]);
+    expect(bob!.seen.notDelivered ?? []).toEqual([]);
+  });
 });
