@@ -109,6 +109,11 @@ export const LEAF_CERT_LIFETIME_SECONDS = 100n * 24n * 3600n;
 
 export class AppContext {
   readonly events = new AppEvents();
+  /**
+   * The groups we share with a user (for `contact.key_changed`); the groups service sets it.
+   * Until then no group is named.
+   */
+  groupsOfUser: (userId: string) => string[] = () => [];
   readonly suite: CipherSuite;
   readonly #participants: SessionParticipant[] = [];
   #session: Session | undefined;
@@ -201,7 +206,18 @@ export class AppContext {
     this.events.emit('profile.locked', { reason });
   }
 
-  async #teardown(session: Session): Promise<void> {
+  /**
+   * Rebuilds the session over the same open store (after our identity was replaced, e.g. by
+   * linking this device to a user): services close, the core restarts from what is stored.
+   */
+  async reloadSession(): Promise<Session> {
+    const old = this.session();
+    this.#session = undefined;
+    await this.#teardown(old, { keepStore: true });
+    return this.startSession(old.store);
+  }
+
+  async #teardown(session: Session, options: { keepStore?: boolean } = {}): Promise<void> {
     for (const p of [...this.#participants].reverse()) {
       try {
         await p.close?.(session);
@@ -209,7 +225,7 @@ export class AppContext {
         console.error('app: a service failed to close', err instanceof Error ? err.name : err);
       }
     }
-    await session.close();
+    await session.close(options);
   }
 }
 
@@ -365,7 +381,7 @@ export class Session {
   }
 
   /** Takes everything down in reverse order and wipes the keys; safe to call twice. */
-  async close(): Promise<void> {
+  async close(options: { keepStore?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.identityGossip.close();
@@ -376,7 +392,7 @@ export class Session {
     await this.node.stop().catch(() => undefined);
     if (this.identity.userKey !== undefined) zeroizeKey(this.identity.userKey);
     zeroizeKey(this.identity.deviceKey);
-    await this.store.close();
+    if (options.keepStore !== true) await this.store.close();
   }
 }
 
