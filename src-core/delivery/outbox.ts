@@ -15,6 +15,7 @@ import { MlsError } from '../mls/errors.js';
 import { MESSAGE_ID_LENGTH, encodeApplicationFrame } from './applicationFrame.js';
 import type { EnvelopeKind } from './envelope.js';
 import { EnvelopeKind as Kind, encodeEnvelope } from './envelope.js';
+import { hashKey } from './orderingRecord.js';
 import type { ChannelPort } from './ports.js';
 import type { MessageId, SessionEmitter } from './sessionEvents.js';
 
@@ -23,6 +24,8 @@ interface SentMessage {
   /** Random, inside the encryption; the same when sent again, so receivers drop copies. */
   readonly messageId: Uint8Array;
   readonly data: Uint8Array;
+  /** Who was in the group when the user sent it (signature keys): nobody else may read it. */
+  readonly audience: ReadonlySet<string>;
   /** The epoch it was (last) encrypted in. */
   epoch: bigint;
 }
@@ -67,6 +70,7 @@ export class Outbox {
       id: this.nextId++,
       messageId: randomBytes(MESSAGE_ID_LENGTH),
       data: data.slice(),
+      audience: new Set(group.members().map((m) => hashKey(m.signatureKey))),
       epoch: group.epoch,
     };
     if (this.quarantined || !this.tryPublish(group, msg)) this.held.push(msg);
@@ -121,10 +125,18 @@ export class Outbox {
   }
 
   /**
-   * False when MLS refuses to encrypt because proposals of this epoch are not committed yet
+   * True when the message is dealt with (sent, or reported not delivered). False when MLS
+   * refuses to encrypt because proposals of this epoch are not committed yet
    * (RFC 9420 §12.4, `requireCommitBeforeSend`): the message then waits for the next epoch.
    */
   private tryPublish(group: Group, msg: SentMessage): boolean {
+    // Held or sent again in a later epoch: if someone joined since the user sent it, it is not
+    // sent (a member never reads what was sent before it joined) and the sender is told.
+    if (group.members().some((m) => !msg.audience.has(hashKey(m.signatureKey)))) {
+      msg.data.fill(0);
+      this.events.emit('notDelivered', { id: msg.id, reason: 'membership_changed' });
+      return true;
+    }
     try {
       this.encryptAndPublish(group, msg);
       return true;

@@ -42,8 +42,15 @@ export interface SessionEvents {
   changeFailed: { readonly change: string; readonly error: Error };
   /** A message we published could not be handed to the network. */
   sendFailed: { readonly id: MessageId | undefined; readonly error: Error };
-  /** A message we sent can no longer reach the group (we were removed before sending it). */
-  notDelivered: { readonly id: MessageId; readonly reason: 'removed' | 'rejoin_needed' };
+  /**
+   * A message we sent will not reach the group: we were removed before it could go out, or
+   * members joined before it could go out again (held for a commit, or re-sent after a lost
+   * fork), and a member must not read what was sent before it joined.
+   */
+  notDelivered: {
+    readonly id: MessageId;
+    readonly reason: 'removed' | 'rejoin_needed' | 'membership_changed';
+  };
   /** A leader took over (or we did). */
   leader: { readonly term: bigint; readonly leader: number; readonly self: boolean };
   /** Two branches met at `forkEpoch`; `won` tells whether ours was kept. */

@@ -119,4 +119,22 @@ describe('GroupSession: commits ordered by the leader', () => {
     expect(carol!.seen.message ?? []).toEqual([]);
     expect(bob!.seen.notDelivered ?? []).toEqual([]);
   });
+
+  it('a held message is not sent to someone who joined meanwhile: the sender is told instead', () => {
+    const f = groupOf(['alice', 'bob', 'carol']);
+    const [alice, bob, carol] = f.members;
+    const erin = newClient(f.suite, 'erin');
+    carol!.session.leave();
+    f.run(10);
+    const id = bob!.session.send(text('before erin'));
+    // Alice's add commits carol's self-remove with it (a commit takes the cached proposals).
+    alice!.session.add([erin.client.createKeyPackages({ count: 1 }).oneTime[0]!.message]);
+    f.run(1_000);
+    expect(carol!.seen.removed).toHaveLength(1);
+    expect(bob!.seen.notDelivered).toEqual([{ id, reason: 'membership_changed' }]);
+    const e = f.attach('erin', erin.client, erin.keys, alice!.seen.welcome![0]!.welcome);
+    f.run(100);
+    expect(e.seen.message ?? []).toEqual([]);
+    expect(alice!.seen.message ?? []).toEqual([]);
+  });
 });
