@@ -176,7 +176,7 @@ export function manifestProblem(m: AttachmentManifest): string | undefined {
   return undefined;
 }
 
-const manifestCodec: Codec<AttachmentManifest> = refine(
+export const manifestCodec: Codec<AttachmentManifest> = refine(
   struct<AttachmentManifest>({
     fileKey: fixedBytes(FILE_KEY_BYTES),
     size: uint64,
@@ -188,7 +188,7 @@ const manifestCodec: Codec<AttachmentManifest> = refine(
   manifestProblem,
 );
 
-const policyCodec: Codec<PolicyBody> = struct<PolicyBody>({
+export const policyBodyCodec: Codec<PolicyBody> = struct<PolicyBody>({
   membership: enumOf(uint8, [MembershipRuleCode.admins, MembershipRuleCode.everyone], 'rule'),
   keyUpdateAfterMs: uint64,
   keyUpdateAfterMessages: uint32,
@@ -219,7 +219,7 @@ const bodyCodec: Codec<ContentBody> = variant<ContentType, ContentBody, 'type'>(
       userId: boundedString(CONTENT_LIMITS.userIdBytes, 'user id', true),
       role: enumOf(uint8, [RoleCode.admin, RoleCode.member], 'role'),
     }),
-    [ContentType.policy]: struct({ policy: policyCodec }),
+    [ContentType.policy]: struct({ policy: policyBodyCodec }),
   },
 );
 

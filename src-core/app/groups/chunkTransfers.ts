@@ -1,0 +1,310 @@
+/**
+ * Attachment chunks on disk and on the wire. Uploading reads the file a chunk at a time, seals
+ * each chunk (attachmentCrypto.ts) and stores it as a blob, a few chunks per transaction; the file
+ * is never whole in memory. Fetching asks the group's online peers for each missing chunk over
+ * the `'chunks'` request, checks it against the hash the manifest names, and stores it; chunks
+ * already held are skipped, so a fetch that stopped resumes where it was. Exporting opens the
+ * chunks in order into a file.
+ *
+ * ```
+ * struct { uint16 version = 1; opaque hash[32]; } ChunkRequest;
+ * struct { uint16 version = 1; optional<opaque> chunk; } ChunkResponse;  // absent: not held
+ * ```
+ * A chunk is served to any peer that names its hash: chunks are sealed under a key only members
+ * received, and hashes are only in the members' manifests, so a peer learns nothing it could not
+ * already read.
+ */
+import { randomBytes } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { decode, encode, fixedBytes, opaque, optional, struct, uint16 } from '../../codec/index.js';
+import type { Codec } from '../../codec/index.js';
+import { DeliveryError } from '../../delivery/errors.js';
+import type { Transfer } from '../api.js';
+import type { AttachmentManifest } from '../content/index.js';
+import { CHUNK_HASH_BYTES, chunkCount, chunkHash } from '../content/index.js';
+import { AppError } from '../errors.js';
+import {
+  attachmentIdOf,
+  DEFAULT_CHUNK_SIZE,
+  openChunk,
+  sealChunk,
+  sha256,
+} from './attachmentCrypto.js';
+import type { GroupEntry, GroupHub } from './groupHub.js';
+import { ATTACHMENTS_NS, decodeStoredAttachment } from './groupRecords.js';
+import type { StoredAttachment } from './groupRecords.js';
+
+export const CHUNKS_PROTOCOL = 'chunks';
+const CHUNKS_VERSION = 1;
+/** Chunks per store transaction while uploading or fetching. */
+const CHUNKS_PER_BATCH = 8;
+const FETCH_PARALLEL = 4;
+
+const requestCodec: Codec<{ version: number; hash: Uint8Array }> = struct({
+  version: uint16,
+  hash: fixedBytes(CHUNK_HASH_BYTES),
+});
+const responseCodec: Codec<{ version: number; chunk: Uint8Array | undefined }> = struct({
+  version: uint16,
+  chunk: optional(opaque),
+});
+
+/** Where an upload reads from. */
+export type UploadSource =
+  | { readonly kind: 'path'; readonly path: string }
+  | { readonly kind: 'bytes'; readonly bytes: Uint8Array };
+
+export class ChunkTransfers {
+  readonly #transfers = new Map<string, Transfer>();
+  readonly #complete = new Set<string>();
+  readonly #running = new Map<string, Promise<void>>();
+
+  constructor(private readonly hub: GroupHub) {}
+
+  serve(): () => void {
+    const s = this.hub.session;
+    return s.ports.requests.handle(CHUNKS_PROTOCOL, async (body) => {
+      let hash: Uint8Array;
+      try {
+        hash = decode(requestCodec, body).hash;
+      } catch (cause) {
+        throw new DeliveryError('decode_failed', 'chunk request does not parse', { cause });
+      }
+      const chunk = await s.store.blobs.get(hash);
+      return encode(responseCodec, { version: CHUNKS_VERSION, chunk });
+    });
+  }
+
+  transfer(id: string): Transfer {
+    const t = this.#transfers.get(id);
+    if (t === undefined) throw new AppError('not_found', 'no such transfer');
+    return { ...t };
+  }
+
+  #progress(t: Transfer): void {
+    this.#transfers.set(t.transferId, t);
+    this.hub.ctx.events.emit('attachment.progress', { transfer: { ...t } });
+  }
+
+  async find(attachmentId: string): Promise<StoredAttachment> {
+    const bytes = await this.hub.session.store.namespace(ATTACHMENTS_NS).get(attachmentId);
+    if (bytes === undefined) throw new AppError('not_found', 'no such attachment');
+    return decodeStoredAttachment(bytes);
+  }
+
+  async complete(m: AttachmentManifest): Promise<boolean> {
+    const id = attachmentIdOf(m);
+    if (this.#complete.has(id)) return true;
+    const blobs = this.hub.session.store.blobs;
+    const n = m.chunkHashes.length / CHUNK_HASH_BYTES;
+    for (let i = 0; i < n; i++) if (!(await blobs.has(chunkHash(m, i)))) return false;
+    this.#complete.add(id);
+    return true;
+  }
+
+  /** Seals and stores a file's chunks; returns its manifest (the caller sends it). */
+  async upload(
+    e: GroupEntry,
+    source: UploadSource,
+    name: string,
+    mime: string,
+    chunkSize = DEFAULT_CHUNK_SIZE,
+  ): Promise<{ manifest: AttachmentManifest; transfer: Transfer }> {
+    const s = this.hub.session;
+    const fileKey = new Uint8Array(randomBytes(32));
+    const file = source.kind === 'path' ? await open(source.path, 'r') : undefined;
+    try {
+      const size = BigInt(
+        file === undefined
+          ? source.kind === 'bytes'
+            ? source.bytes.length
+            : 0
+          : (await file.stat()).size,
+      );
+      const count = chunkCount(size, chunkSize);
+      const hashes = new Uint8Array(count * CHUNK_HASH_BYTES);
+      const transfer: Transfer = {
+        transferId: randomBytes(16).toString('hex'),
+        attachmentId: '',
+        groupId: e.hex,
+        direction: 'upload',
+        bytesDone: 0,
+        bytesTotal: Number(size),
+        state: 'running',
+        failure: null,
+      };
+      const buffer = new Uint8Array(chunkSize);
+      let tx = s.store.transaction();
+      for (let i = 0; i < count; i++) {
+        const want = Math.min(chunkSize, Number(size) - i * chunkSize);
+        let plain: Uint8Array;
+        if (file !== undefined) {
+          let got = 0;
+          while (got < want) {
+            const r = await file.read(buffer, got, want - got, i * chunkSize + got);
+            if (r.bytesRead === 0) throw new AppError('conflict', 'the file shrank while reading');
+            got += r.bytesRead;
+          }
+          plain = buffer.subarray(0, want);
+        } else {
+          const bytes = (source as { bytes: Uint8Array }).bytes;
+          plain = bytes.subarray(i * chunkSize, i * chunkSize + want);
+        }
+        const sealed = sealChunk(fileKey, i, size, chunkSize, plain);
+        hashes.set(s.store.blobs.put(tx, sealed), i * CHUNK_HASH_BYTES);
+        transfer.bytesDone += want;
+        if ((i + 1) % CHUNKS_PER_BATCH === 0) {
+          await tx.commit({ sync: false });
+          tx = s.store.transaction();
+          this.#progress({ ...transfer });
+        }
+      }
+      await tx.commit();
+      buffer.fill(0);
+      const manifest: AttachmentManifest = {
+        fileKey,
+        size,
+        chunkSize,
+        chunkHashes: hashes,
+        name,
+        mime,
+      };
+      transfer.attachmentId = attachmentIdOf(manifest);
+      transfer.state = 'done';
+      this.#complete.add(transfer.attachmentId);
+      this.#progress({ ...transfer });
+      return { manifest, transfer: { ...transfer } };
+    } finally {
+      await file?.close();
+    }
+  }
+
+  /** Starts (or joins) fetching the missing chunks of an attachment. */
+  async fetch(e: GroupEntry, attachmentId: string): Promise<Transfer> {
+    const { manifest } = await this.find(attachmentId);
+    for (const t of this.#transfers.values()) {
+      if (t.attachmentId === attachmentId && t.direction === 'download' && t.state === 'running') {
+        return { ...t };
+      }
+    }
+    const t: Transfer = {
+      transferId: randomBytes(16).toString('hex'),
+      attachmentId,
+      groupId: e.hex,
+      direction: 'download',
+      bytesDone: 0,
+      bytesTotal: Number(manifest.size),
+      state: 'running',
+      failure: null,
+    };
+    this.#transfers.set(t.transferId, t);
+    const run = this.#download(e, manifest, t).catch((err: unknown) => {
+      t.state = 'failed';
+      t.failure = err instanceof AppError ? err.code : 'unavailable';
+      this.#progress({ ...t });
+    });
+    this.#running.set(t.transferId, run);
+    void run.finally(() => this.#running.delete(t.transferId));
+    return { ...t };
+  }
+
+  /** Resolves when a transfer has ended (tests, CLI). */
+  async settled(transferId: string): Promise<Transfer> {
+    await this.#running.get(transferId);
+    return this.transfer(transferId);
+  }
+
+  async #download(e: GroupEntry, m: AttachmentManifest, t: Transfer): Promise<void> {
+    const s = this.hub.session;
+    const count = m.chunkHashes.length / CHUNK_HASH_BYTES;
+    const plainOf = (i: number): number => Math.min(m.chunkSize, Number(m.size) - i * m.chunkSize);
+    const missing: number[] = [];
+    for (let i = 0; i < count; i++) {
+      if (await s.store.blobs.has(chunkHash(m, i))) t.bytesDone += plainOf(i);
+      else missing.push(i);
+    }
+    this.#progress({ ...t });
+    let next = 0;
+    let pending: Uint8Array[] = [];
+    const flush = async (): Promise<void> => {
+      if (pending.length === 0) return;
+      const batch = pending;
+      pending = [];
+      await s.store.write(
+        (tx) => {
+          for (const c of batch) s.store.blobs.put(tx, c);
+        },
+        { sync: false },
+      );
+      this.#progress({ ...t });
+    };
+    const worker = async (): Promise<void> => {
+      while (next < missing.length) {
+        const i = missing[next++]!;
+        pending.push(await this.#fetchChunk(e, chunkHash(m, i)));
+        t.bytesDone += plainOf(i);
+        if (pending.length >= CHUNKS_PER_BATCH) await flush();
+      }
+    };
+    await Promise.all(Array.from({ length: FETCH_PARALLEL }, worker));
+    await flush();
+    t.state = 'done';
+    this.#complete.add(t.attachmentId);
+    this.#progress({ ...t });
+  }
+
+  /** One chunk from the first online member that has it and whose bytes match the hash. */
+  async #fetchChunk(e: GroupEntry, hash: Uint8Array): Promise<Uint8Array> {
+    const s = this.hub.session;
+    const body = encode(requestCodec, { version: CHUNKS_VERSION, hash });
+    for (const peer of this.hub.onlinePeers(e)) {
+      try {
+        const res = decode(
+          responseCodec,
+          await s.ports.requests.request(peer, CHUNKS_PROTOCOL, body, { timeoutMs: 30_000 }),
+        );
+        if (res.chunk === undefined) continue;
+        if (Buffer.from(sha256(res.chunk)).equals(Buffer.from(hash))) return res.chunk;
+      } catch {
+        // Offline, refused or malformed: ask the next member.
+      }
+    }
+    throw new AppError('unavailable', 'no online member has a chunk of this attachment');
+  }
+
+  /** Writes the decrypted file to `path`, a chunk at a time. */
+  async exportTo(attachmentId: string, path: string): Promise<void> {
+    const { manifest: m } = await this.find(attachmentId);
+    const blobs = this.hub.session.store.blobs;
+    const out = await open(path, 'w');
+    try {
+      const count = m.chunkHashes.length / CHUNK_HASH_BYTES;
+      for (let i = 0; i < count; i++) {
+        const sealed = await blobs.get(chunkHash(m, i));
+        if (sealed === undefined) throw new AppError('conflict', 'the attachment is not complete');
+        const plain = openChunk(m.fileKey, i, m.size, m.chunkSize, sealed);
+        await out.write(plain);
+        plain.fill(0);
+      }
+    } finally {
+      await out.close();
+    }
+  }
+
+  /** The whole plaintext of a small complete attachment (previews). */
+  async readSmall(
+    attachmentId: string,
+    limit: number,
+  ): Promise<{ mime: string; bytes: Uint8Array }> {
+    const { manifest: m } = await this.find(attachmentId);
+    if (m.size > BigInt(limit)) throw new AppError('bad_request', 'too large to preview');
+    const out = new Uint8Array(Number(m.size));
+    const count = m.chunkHashes.length / CHUNK_HASH_BYTES;
+    for (let i = 0; i < count; i++) {
+      const sealed = await this.hub.session.store.blobs.get(chunkHash(m, i));
+      if (sealed === undefined) throw new AppError('conflict', 'the attachment is not complete');
+      out.set(openChunk(m.fileKey, i, m.size, m.chunkSize, sealed), i * m.chunkSize);
+    }
+    return { mime: m.mime, bytes: out };
+  }
+}

@@ -1,0 +1,460 @@
+/**
+ * The live groups of an unlocked profile, shared by the groups, messages and attachments services:
+ * one GroupSession per active group, the group states in the store, each group's message ledger
+ * and membership log, and the events the UI sees.
+ *
+ * Persistence: every change of a group's MLS state (a message sent or received, a merged commit)
+ * is saved through `store.groups` in the same transaction as what it carries (the message, the
+ * membership entries), one transaction at a time per group (`#persist`). A group's state is
+ * therefore never behind its stored messages, and a message is never stored without the ratchet
+ * step that decrypted it. (Fork points kept by the session are not stored: after a restart a fork
+ * older than the restart is resolved by the delivery layer's rejoin path, not by a switch.)
+ */
+import { groupChannel } from '../../delivery/channel.js';
+import { GroupSession } from '../../delivery/groupSession.js';
+import { createCredentialValidator } from '../../identity/index.js';
+import type { Group, GroupMember } from '../../mls/client/index.js';
+import { Group as MlsGroup } from '../../mls/client/index.js';
+import type { GroupConfig } from '../../mls/group/index.js';
+import type { OrderedLog, StoredGroup, Transaction } from '../../store/index.js';
+import type { MembershipLogEntry } from '../api.js';
+import type { AppContext, Session, SessionParticipant } from '../appContext.js';
+import type { AppContent } from '../content/index.js';
+import { ContentType, decodeAppContent, encodeAppContent } from '../content/index.js';
+import { AppError } from '../errors.js';
+import type { GroupRules } from './groupRules.js';
+import { parleyProposalPolicy, roleOf, rulesOf, userIdOfCredential } from './groupRules.js';
+import type { GroupMeta, StoredLogEntry, StoredMessage } from './groupRecords.js';
+import {
+  GROUP_META_NS,
+  decodeGroupMeta,
+  decodeLogEntry,
+  encodeGroupMeta,
+  encodeLogEntry,
+  membershipLogName,
+} from './groupRecords.js';
+import type { LedgerChange } from './messageLedger.js';
+import { MessageLedger, hexOf } from './messageLedger.js';
+import { GroupViews } from './groupViews.js';
+import { JoinFlow } from './joinFlow.js';
+import { KeyPolicy } from './keyPolicy.js';
+import { ChunkTransfers } from './chunkTransfers.js';
+import type { AttachmentManifest } from '../content/index.js';
+
+export interface GroupEntry {
+  readonly id: Uint8Array;
+  readonly hex: string;
+  meta: GroupMeta;
+  stored: StoredGroup;
+  /** The group's MLS state: the session's while active, the last one after we left. */
+  group: Group;
+  session: GroupSession | undefined;
+  readonly ledger: MessageLedger;
+  readonly mlog: OrderedLog;
+  /** Our sends awaiting the network, by the session's local id: (message id hex). */
+  readonly sends: Map<number, string>;
+  leaving: boolean;
+  chain: Promise<void>;
+  readonly off: (() => void)[];
+}
+
+export interface HubOptions {
+  /** How often key updates and disappearing messages are checked (ms, default 30 s). */
+  readonly policyTickMs?: number;
+  /** Session timing overrides (tests). */
+  readonly sessionTiming?: ConstructorParameters<typeof GroupSession>[0]['timing'];
+}
+
+const hubs = new WeakMap<AppContext, GroupHub>();
+
+export class GroupHub implements SessionParticipant {
+  readonly groups = new Map<string, GroupEntry>();
+  readonly views: GroupViews;
+  readonly joins: JoinFlow;
+  readonly chunks: ChunkTransfers;
+  #session: Session | undefined;
+  #config: GroupConfig | undefined;
+  #policy: KeyPolicy | undefined;
+  #unserve: (() => void)[] = [];
+
+  private constructor(
+    readonly ctx: AppContext,
+    readonly options: HubOptions = {},
+  ) {
+    this.views = new GroupViews(this);
+    this.joins = new JoinFlow(this);
+    this.chunks = new ChunkTransfers(this);
+  }
+
+  /** The one hub of a context (the three services share it); it joins the session once. */
+  static of(ctx: AppContext, options?: HubOptions): GroupHub {
+    let hub = hubs.get(ctx);
+    if (hub === undefined) {
+      hub = new GroupHub(ctx, options);
+      hubs.set(ctx, hub);
+      ctx.join(hub);
+    }
+    return hub;
+  }
+
+  get session(): Session {
+    if (this.#session === undefined) throw new AppError('locked', 'the profile is locked');
+    return this.#session;
+  }
+
+  get myUserId(): string {
+    return this.session.userId;
+  }
+
+  /** The MLS config of every Parley group: credentials checked by identity, roles enforced. */
+  get config(): GroupConfig {
+    if (this.#config === undefined) throw new AppError('locked', 'the profile is locked');
+    return this.#config;
+  }
+
+  async open(session: Session): Promise<void> {
+    this.#session = session;
+    const validator = createCredentialValidator({
+      records: session.records,
+      now: () => this.ctx.nowSeconds(),
+      cipherSuite: this.ctx.suite.id,
+    });
+    this.#config = {
+      validateCredential: validator.validate,
+      proposalPolicy: parleyProposalPolicy,
+      now: () => this.ctx.nowSeconds(),
+    };
+    const metaNs = session.store.namespace(GROUP_META_NS);
+    for (const id of await session.store.groups.list()) {
+      const hex = hexOf(id);
+      const metaBytes = await metaNs.get(hex);
+      if (metaBytes === undefined) continue;
+      const stored = await session.store.groups.load(id, { config: this.#config });
+      const entry = await this.#entry(
+        id,
+        decodeGroupMeta(metaBytes),
+        stored,
+        new MlsGroup(stored.state),
+      );
+      if (entry.meta.state === 'active' && entry.group.isActive) this.startSession(entry);
+    }
+    this.#unserve = [this.joins.serve(), this.chunks.serve()];
+    this.#policy = new KeyPolicy(this, this.options.policyTickMs ?? 30_000);
+  }
+
+  async close(): Promise<void> {
+    this.#policy?.stop();
+    for (const off of this.#unserve.splice(0)) off();
+    for (const e of this.groups.values()) {
+      e.session?.stop();
+      for (const off of e.off.splice(0)) off();
+    }
+    await Promise.all([...this.groups.values()].map((e) => e.chain.catch(() => undefined)));
+    for (const e of this.groups.values()) e.group.destroy();
+    this.groups.clear();
+    this.#session = undefined;
+    this.#config = undefined;
+  }
+
+  async #entry(
+    id: Uint8Array,
+    meta: GroupMeta,
+    stored: StoredGroup,
+    group: Group,
+  ): Promise<GroupEntry> {
+    const s = this.session;
+    const hex = hexOf(id);
+    const entry: GroupEntry = {
+      id,
+      hex,
+      meta,
+      stored,
+      group,
+      session: undefined,
+      ledger: await MessageLedger.open(s.store, hex),
+      mlog: await s.store.log(membershipLogName(hex)),
+      sends: new Map(),
+      leaving: false,
+      chain: Promise.resolve(),
+      off: [],
+    };
+    this.groups.set(hex, entry);
+    return entry;
+  }
+
+  /** A new group entry, stored in `tx` with its first state and meta. */
+  async addGroup(tx: Transaction, group: Group, meta: GroupMeta): Promise<GroupEntry> {
+    const s = this.session;
+    if (this.groups.has(hexOf(group.groupId))) {
+      throw new AppError('conflict', 'we are in this group already');
+    }
+    const stored = await s.store.groups.create(tx, group.groupId, group.state);
+    s.store.namespace(GROUP_META_NS).put(tx, hexOf(group.groupId), encodeGroupMeta(meta));
+    return this.#entry(group.groupId, meta, stored, group);
+  }
+
+  get(groupHex: string): GroupEntry {
+    const e = this.groups.get(groupHex);
+    if (e === undefined) throw new AppError('not_found', 'no such group');
+    return e;
+  }
+
+  active(groupHex: string): GroupEntry & { session: GroupSession } {
+    const e = this.get(groupHex);
+    if (e.session === undefined || !e.session.isRunning || e.meta.state !== 'active') {
+      throw new AppError('conflict', 'we are no longer in this group');
+    }
+    return e as GroupEntry & { session: GroupSession };
+  }
+
+  attachmentComplete(m: AttachmentManifest): Promise<boolean> {
+    return this.chunks.complete(m);
+  }
+
+  rules(e: GroupEntry): GroupRules | undefined {
+    return rulesOf(e.group.state.groupContext.extensions);
+  }
+
+  // ---- Sessions --------------------------------------------------------------------------------
+
+  startSession(e: GroupEntry): void {
+    const s = this.session;
+    const session = new GroupSession({
+      group: e.group,
+      ports: { clock: s.ports.clock, channels: s.ports.channels },
+      ...(this.options.sessionTiming === undefined ? {} : { timing: this.options.sessionTiming }),
+    });
+    e.session = session;
+    e.off.push(
+      session.on('message', (m) => this.#onMessage(e, m.sender, m.data)),
+      session.on('membership', (m) =>
+        this.#onMembership(e, m.epoch, m.added, m.removed, m.updated),
+      ),
+      session.on('welcome', (w) => this.joins.deliverWelcomes(e, w.welcome, w.added)),
+      session.on('removed', () => this.#onRemoved(e)),
+      session.on('notDelivered', (n) => this.#markSend(e, n.id, 'failed')),
+      session.on('sendFailed', (n) => {
+        if (n.id !== undefined) this.#markSend(e, n.id, 'failed');
+      }),
+    );
+    session.start();
+  }
+
+  /** Peers that are in the group's channel now (members' devices online). */
+  onlinePeers(e: GroupEntry): readonly string[] {
+    return this.session.ports.channels.subscribers(groupChannel(e.id));
+  }
+
+  // ---- Persistence -----------------------------------------------------------------------------
+
+  /**
+   * Runs `fill` and saves the group's current state in one transaction, after the group's earlier
+   * transactions. Resolves with `fill`'s result once committed.
+   */
+  persist<T>(e: GroupEntry, fill: (tx: Transaction) => Promise<T> | T): Promise<T> {
+    const run = e.chain.then(async () => {
+      const s = this.session;
+      const tx = s.store.transaction();
+      try {
+        const out = await fill(tx);
+        if (e.session !== undefined) e.group = e.session.group;
+        e.stored.save(tx, e.group.state);
+        s.store.namespace(GROUP_META_NS).put(tx, e.hex, encodeGroupMeta(e.meta));
+        await tx.commit();
+        return out;
+      } catch (err) {
+        if (tx.isOpen) tx.abort();
+        throw err;
+      }
+    });
+    e.chain = run.then(
+      () => undefined,
+      async (err: unknown) => {
+        console.error('app: a group write failed', err instanceof Error ? err.name : err);
+        // The stored handle is stale after a failed batch: load it again from disk.
+        e.stored = await this.session.store.groups.load(e.id, { config: this.config });
+      },
+    );
+    return run;
+  }
+
+  // ---- Sending ---------------------------------------------------------------------------------
+
+  /** Encrypts and sends our content, stores it with the state in one transaction. */
+  async send(e: GroupEntry, content: AppContent): Promise<LedgerChange> {
+    const active = this.active(e.hex);
+    const bytes = encodeAppContent(content);
+    const change = await this.persist(e, async (tx) => {
+      const c = await e.ledger.apply(tx, this.myUserId, true, content, this.ctx.nowMs());
+      const localId = active.session.send(bytes);
+      e.meta.sentSinceUpdate++;
+      if (c.kind === 'added') {
+        e.sends.set(localId, hexOf(content.messageId));
+        c.message.delivery = 'delivered';
+        e.ledger.replace(tx, c.seq, c.message);
+      }
+      if (content.body.type === ContentType.rename) e.meta.name = content.body.name;
+      return c;
+    });
+    this.#policy?.afterSend(e);
+    return change;
+  }
+
+  #markSend(e: GroupEntry, localId: number, to: 'failed'): void {
+    const idHex = e.sends.get(localId);
+    if (idHex === undefined) return;
+    e.sends.delete(localId);
+    void this.persist(e, async (tx) => {
+      const found = await e.ledger.find(Buffer.from(idHex, 'hex'));
+      if (found === undefined) return;
+      found.message.delivery = to;
+      e.ledger.replace(tx, found.seq, found.message);
+    }).catch(() => undefined);
+  }
+
+  // ---- Incoming --------------------------------------------------------------------------------
+
+  #onMessage(e: GroupEntry, sender: GroupMember, data: Uint8Array): void {
+    const senderId = userIdOfCredential(sender.credential);
+    let content: AppContent | undefined;
+    try {
+      content = senderId === undefined ? undefined : decodeAppContent(data);
+    } catch {
+      content = undefined; // Bad content from a member: the ratchet step is still saved.
+    }
+    void this.persist(e, async (tx) => {
+      if (content === undefined || senderId === undefined) return { kind: 'none' } as const;
+      const body = content.body;
+      if (body.type === ContentType.rename) {
+        const rules = this.rules(e);
+        if (rules?.policy.membership === 'admins' && roleOf(rules, senderId) !== 'admin') {
+          return { kind: 'none' } as const;
+        }
+        e.meta.name = body.name;
+        const entry = this.logEntry(tx, e, 'renamed', senderId, undefined, body.name);
+        return { kind: 'log', entry } as const;
+      }
+      return e.ledger.apply(tx, senderId, false, content, this.ctx.nowMs());
+    })
+      .then((c) => {
+        if (c.kind === 'log') {
+          this.emitLog(e, c.entry);
+          this.views.emitGroup(e);
+        } else this.views.emitLedger(e, c);
+      })
+      .catch(() => undefined);
+  }
+
+  #onMembership(
+    e: GroupEntry,
+    epoch: bigint,
+    added: readonly GroupMember[],
+    removed: readonly GroupMember[],
+    updated: readonly number[],
+  ): void {
+    const ownLeaf = e.group.ownLeaf;
+    const own = updated.includes(ownLeaf);
+    if (own) {
+      e.meta.sentSinceUpdate = 0;
+      e.meta.lastUpdateMs = this.ctx.nowMs();
+    }
+    const actor = this.#committer(e, updated) ?? this.myUserId;
+    void this.persist(e, (tx) => {
+      const entries: StoredLogEntry[] = [];
+      for (const m of added) {
+        const id = userIdOfCredential(m.credential);
+        entries.push(this.logEntry(tx, e, 'added', actor, id, undefined, epoch));
+      }
+      for (const m of removed) {
+        const id = userIdOfCredential(m.credential);
+        const left = id !== undefined && id === actor;
+        entries.push(this.logEntry(tx, e, left ? 'left' : 'removed', actor, id, undefined, epoch));
+      }
+      for (const leaf of updated) {
+        const m = e.group.members().find((x) => x.leafIndex === leaf);
+        const id = m === undefined ? undefined : userIdOfCredential(m.credential);
+        if (id !== undefined) {
+          entries.push(this.logEntry(tx, e, 'keys_updated', id, id, undefined, epoch));
+        }
+      }
+      return entries;
+    })
+      .then((entries) => {
+        for (const entry of entries) this.emitLog(e, entry);
+        this.views.emitGroup(e);
+      })
+      .catch(() => undefined);
+  }
+
+  /** The committer's user id when the commit updated a path (its own leaf), else undefined. */
+  #committer(e: GroupEntry, updated: readonly number[]): string | undefined {
+    for (const leaf of updated) {
+      const m = e.group.members().find((x) => x.leafIndex === leaf);
+      const id = m === undefined ? undefined : userIdOfCredential(m.credential);
+      if (id !== undefined) return id;
+    }
+    return undefined;
+  }
+
+  #onRemoved(e: GroupEntry): void {
+    e.meta.state = e.leaving ? 'left' : 'removed';
+    for (const off of e.off.splice(0)) off();
+    e.session = undefined;
+    void this.persist(e, (tx) =>
+      this.logEntry(tx, e, e.leaving ? 'left' : 'removed', this.myUserId, this.myUserId),
+    )
+      .then((entry) => {
+        this.emitLog(e, entry);
+        this.views.emitGroup(e);
+      })
+      .catch(() => undefined);
+  }
+
+  // ---- Membership log --------------------------------------------------------------------------
+
+  logEntry(
+    tx: Transaction,
+    e: GroupEntry,
+    change: StoredLogEntry['change'],
+    actorUserId: string,
+    subjectUserId: string | undefined,
+    detail?: string,
+    epoch: bigint = e.group.epoch,
+  ): StoredLogEntry {
+    const entry: StoredLogEntry = {
+      epoch: Number(epoch),
+      atMs: this.ctx.nowMs(),
+      change,
+      actorUserId,
+      subjectUserId,
+      detail,
+    };
+    e.mlog.append(tx, encodeLogEntry(entry));
+    return entry;
+  }
+
+  emitLog(e: GroupEntry, entry: StoredLogEntry): void {
+    this.ctx.events.emit('group.member_changed', {
+      groupId: e.hex,
+      entry: this.views.logView(entry),
+    });
+  }
+
+  async membershipLog(
+    e: GroupEntry,
+    before: bigint | undefined,
+    limit: number,
+  ): Promise<{ entries: MembershipLogEntry[]; next: bigint | null }> {
+    if (before === 0n) return { entries: [], next: null };
+    const page = await e.mlog.page({
+      direction: 'backward',
+      limit,
+      ...(before === undefined ? {} : { from: before - 1n }),
+    });
+    const entries = page.map((p) => this.views.logView(decodeLogEntry(p.value)));
+    const last = page[page.length - 1];
+    return { entries, next: last === undefined || last.seq === 0n ? null : last.seq };
+  }
+}
+
+export type { StoredMessage };

@@ -1,0 +1,252 @@
+/**
+ * How people get into a group: creating one (our own fresh leaf key, certified for this group
+ * only), fetching contacts' KeyPackages from their devices and checking them against the pinned
+ * user key, adding them (directly at creation, through the session's ordered commits later),
+ * handing each new member its Welcome, and joining from a Welcome a contact hands us.
+ */
+import { randomBytes } from 'node:crypto';
+import { checkKeyPackage } from '../../delivery/keyPackageDirectory.js';
+import { DeliveryError } from '../../delivery/errors.js';
+import type { GroupSession } from '../../delivery/groupSession.js';
+import type { SessionEventName, SessionEvents } from '../../delivery/sessionEvents.js';
+import type { GroupMember } from '../../mls/client/index.js';
+import { MlsClient } from '../../mls/client/index.js';
+import { CredentialType } from '../../mls/credential.js';
+import { createCredentialValidator, findDevice, newLeafCredential } from '../../identity/index.js';
+import { LEAF_CERT_LIFETIME_SECONDS } from '../appContext.js';
+import { AppError } from '../errors.js';
+import { toAppError } from '../errorMapping.js';
+import type { GroupEntry, GroupHub } from './groupHub.js';
+import {
+  DEFAULT_POLICY,
+  parleyCapabilities,
+  rulesExtension,
+  rulesOf,
+  userIdOfCredential,
+} from './groupRules.js';
+import { requestKeyPackage, sendWelcome, serveJoin } from './joinProtocol.js';
+import { hexOf } from './messageLedger.js';
+
+interface FetchedKeyPackage {
+  readonly userId: string;
+  readonly message: Uint8Array;
+  readonly owner: Uint8Array;
+  readonly peer: string;
+}
+
+export class JoinFlow {
+  /** Welcomes owed to members being added, by their leaf signature key (hex). */
+  readonly #owed = new Map<string, { peer: string; userId: string }>();
+
+  constructor(private readonly hub: GroupHub) {}
+
+  serve(): () => void {
+    const s = this.hub.session;
+    return serveJoin(s.ports.requests, {
+      isContactPeer: (from) => s.contacts.contactOfPeer(from) !== undefined,
+      keyPackage: () => this.#ownKeyPackage(),
+      welcome: (from, welcome, name) => this.#join(from, welcome, name),
+    });
+  }
+
+  /** A fresh one-time KeyPackage of this device, listing what Parley groups need. */
+  #ownKeyPackage(): Uint8Array {
+    const { client } = this.hub.session.keyPackages;
+    const batch = client.createKeyPackages({
+      count: 1,
+      lastResort: false,
+      capabilities: parleyCapabilities(this.hub.ctx.suite, CredentialType.basic),
+    });
+    return batch.oneTime[0]!.message;
+  }
+
+  async #join(from: string, welcome: Uint8Array, name: string): Promise<void> {
+    const hub = this.hub;
+    const s = hub.session;
+    const adder = s.contacts.contactOfPeer(from);
+    if (adder === undefined) throw new DeliveryError('not_member', 'not a contact');
+    let group;
+    try {
+      group = s.keyPackages.client.joinGroup(welcome, {
+        config: hub.config,
+        isGroupIdInUse: (id) => hub.groups.has(hexOf(id)),
+      });
+    } catch (cause) {
+      throw new DeliveryError('mls_rejected', 'the Welcome was refused', { cause });
+    }
+    // The contact who hands us the Welcome must be in the group, and the group must carry rules.
+    const adderIn = group.members().some((m) => userIdOfCredential(m.credential) === adder);
+    if (!adderIn || rulesOf(group.state.groupContext.extensions) === undefined) {
+      group.destroy();
+      throw new DeliveryError('invalid_argument', 'a Welcome into a group without its sender');
+    }
+    const now = hub.ctx.nowMs();
+    const tx = s.store.transaction();
+    const entry = await hub.addGroup(tx, group, {
+      name: name.length > 0 ? name : 'Group',
+      state: 'active',
+      createdAtMs: now,
+      readThrough: 0n,
+      sentSinceUpdate: 0,
+      lastUpdateMs: now,
+    });
+    const logged = hub.logEntry(tx, entry, 'added', adder, hub.myUserId);
+    await tx.commit();
+    hub.startSession(entry);
+    hub.emitLog(entry, logged);
+    hub.views.emitGroup(entry);
+  }
+
+  /** One checked KeyPackage per user, from the first of its devices that answers. */
+  async fetchKeyPackages(userIds: readonly string[]): Promise<FetchedKeyPackage[]> {
+    const s = this.hub.session;
+    const validator = createCredentialValidator({
+      records: s.records,
+      now: () => this.hub.ctx.nowSeconds(),
+      cipherSuite: this.hub.ctx.suite.id,
+    });
+    const out: FetchedKeyPackage[] = [];
+    for (const userId of new Set(userIds)) {
+      if (userId === s.userId) throw new AppError('bad_request', 'we are in the group already');
+      const contact = s.trust.contact(userId);
+      if (contact === undefined) throw new AppError('not_found', 'not a contact');
+      if (contact.state === 'changed') {
+        throw new AppError('conflict', `${contact.displayName}'s key changed; accept it first`);
+      }
+      const peers = [...(s.contacts.get(userId)?.peerIds ?? [])];
+      let got: FetchedKeyPackage | undefined;
+      for (const peer of peers) {
+        try {
+          const message = await requestKeyPackage(s.ports.requests, peer);
+          const kp = checkKeyPackage(this.hub.ctx.suite, message, this.hub.ctx.nowSeconds());
+          const check = validator.checkCredential(kp.keyPackage.leafNode.credential, kp.owner, {
+            expectedUserKey: contact.userKey,
+          });
+          if (!check.ok) continue;
+          got = { userId, message, owner: kp.owner, peer };
+          break;
+        } catch {
+          // This device is offline or answered badly; try the next one.
+        }
+      }
+      if (got === undefined) {
+        throw new AppError('unavailable', `no device of ${contact.displayName} answered`);
+      }
+      out.push(got);
+    }
+    return out;
+  }
+
+  /** A new group with us as its admin and the given contacts in it (epoch 1). */
+  async create(name: string, memberIds: readonly string[]): Promise<GroupEntry> {
+    const hub = this.hub;
+    const s = hub.session;
+    const suite = hub.ctx.suite;
+    const kps = await this.fetchKeyPackages(memberIds);
+    const cert = findDevice(s.identity.record, s.identity.deviceKey.publicKey);
+    if (cert === undefined) throw new AppError('internal', 'our record does not list this device');
+    const groupId = new Uint8Array(randomBytes(32));
+    const now = hub.ctx.nowSeconds();
+    const leaf = newLeafCredential({
+      suite,
+      userKey: s.identity.record.userKey,
+      deviceCertificate: cert,
+      deviceKey: s.identity.deviceKey,
+      groupId,
+      notBefore: now - 300n,
+      notAfter: now + LEAF_CERT_LIFETIME_SECONDS,
+    });
+    const client = new MlsClient({
+      suite,
+      credential: leaf.credential,
+      signatureKeyPair: leaf.signatureKeyPair,
+      config: hub.config,
+    });
+    const group = client.createGroup({
+      groupId,
+      capabilities: parleyCapabilities(suite, CredentialType.basic),
+      extensions: [rulesExtension({ admins: [s.userId], policy: DEFAULT_POLICY })],
+      config: hub.config,
+    });
+    let welcome: Uint8Array | undefined;
+    if (kps.length > 0) {
+      // Nobody else is in the group yet: the first commit needs no ordering.
+      const out = group.add(kps.map((k) => k.message));
+      group.merge(out.pending);
+      welcome = out.welcome;
+    }
+    const nowMs = hub.ctx.nowMs();
+    const tx = s.store.transaction();
+    const entry = await hub.addGroup(tx, group, {
+      name,
+      state: 'active',
+      createdAtMs: nowMs,
+      readThrough: 0n,
+      sentSinceUpdate: 0,
+      lastUpdateMs: nowMs,
+    });
+    const logged = [hub.logEntry(tx, entry, 'created', s.userId, undefined, name, 0n)];
+    for (const k of kps) logged.push(hub.logEntry(tx, entry, 'added', s.userId, k.userId));
+    await tx.commit();
+    hub.startSession(entry);
+    for (const l of logged) hub.emitLog(entry, l);
+    if (welcome !== undefined) {
+      await Promise.all(kps.map((k) => this.#handOver(k.peer, welcome, name)));
+    }
+    return entry;
+  }
+
+  /** Adds contacts through the session; resolves once the commit adding them is merged. */
+  async add(e: GroupEntry, userIds: readonly string[]): Promise<void> {
+    const active = this.hub.active(e.hex);
+    const present = new Set(this.hub.views.members(e).map((m) => m.userId));
+    const kps = await this.fetchKeyPackages(userIds.filter((u) => !present.has(u)));
+    if (kps.length === 0) return;
+    for (const k of kps) this.#owed.set(hexOf(k.owner), { peer: k.peer, userId: k.userId });
+    const owners = new Set(kps.map((k) => hexOf(k.owner)));
+    const merged = waitFor(active.session, 'membership', (m) =>
+      m.added.some((a) => owners.has(hexOf(a.signatureKey))),
+    );
+    active.session.add(kps.map((k) => k.message));
+    await merged;
+  }
+
+  /** The session merged our commit adding `added`: hand each its Welcome. */
+  deliverWelcomes(e: GroupEntry, welcome: Uint8Array, added: readonly GroupMember[]): void {
+    for (const m of added) {
+      const owed = this.#owed.get(hexOf(m.signatureKey));
+      if (owed === undefined) continue;
+      this.#owed.delete(hexOf(m.signatureKey));
+      void this.#handOver(owed.peer, welcome, e.meta.name);
+    }
+  }
+
+  async #handOver(peer: string, welcome: Uint8Array, name: string): Promise<void> {
+    try {
+      await sendWelcome(this.hub.session.ports.requests, peer, welcome, name);
+    } catch (err) {
+      console.error('app: a Welcome was not delivered', toAppError(err, 'welcome').code);
+    }
+  }
+}
+
+/** Resolves with the first session event `name` matching `match` (AppError after `timeoutMs`). */
+export function waitFor<K extends SessionEventName>(
+  session: GroupSession,
+  name: K,
+  match: (e: SessionEvents[K]) => boolean,
+  timeoutMs = 60_000,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new AppError('unavailable', 'the group did not confirm the change in time'));
+    }, timeoutMs);
+    const off = session.on(name, (ev) => {
+      if (!match(ev)) return;
+      clearTimeout(timer);
+      off();
+      resolve();
+    });
+  });
+}
