@@ -65,8 +65,14 @@ export function branchEntry(
   };
 }
 
+/** How many epochs' commit hashes are remembered beyond the window (32 bytes each). */
+const HASHES_KEPT = 1024;
+
 export class BranchHistory {
   private entries: BranchEntry[] = [];
+  /** Our branch's commit hash per epoch, for longer than the window: to tell old evidence of our
+   * own branch (a late or re-sent record) from a real fork past the window. */
+  private readonly hashes = new Map<bigint, Uint8Array>();
 
   constructor(readonly window: number) {
     if (!Number.isInteger(window) || window < 1) {
@@ -77,7 +83,14 @@ export class BranchHistory {
   /** Adds the entry of a merged commit; destroys fork points that leave the window. */
   push(entry: BranchEntry): void {
     this.entries.push(entry);
+    this.hashes.set(entry.epoch, entry.commitHash);
+    while (this.hashes.size > HASHES_KEPT) this.hashes.delete(this.hashes.keys().next().value!);
     while (this.entries.length > this.window) this.entries.shift()!.forkPoint?.destroy();
+  }
+
+  /** The commit hash that ended `epoch` on our branch, if we merged it and still remember. */
+  hashAt(epoch: bigint): Uint8Array | undefined {
+    return this.hashes.get(epoch);
   }
 
   at(epoch: bigint): BranchEntry | undefined {
@@ -101,6 +114,7 @@ export class BranchHistory {
   cut(epoch: bigint): BranchEntry[] {
     const cut = this.entries.filter((e) => e.epoch >= epoch);
     this.entries = this.entries.filter((e) => e.epoch < epoch);
+    for (const e of [...this.hashes.keys()]) if (e >= epoch) this.hashes.delete(e);
     for (const e of cut) {
       if (e.epoch !== epoch) {
         e.forkPoint?.destroy();

@@ -48,6 +48,7 @@ export { DEFAULT_SESSION_TIMING } from './sessionOptions.js';
 export class GroupSession {
   readonly channel: string;
   private current: Group;
+  private readonly startEpoch: bigint; // joined or restarted here: nothing known before
   private readonly clock: Clock;
   private readonly timing: GroupSessionTiming;
   private readonly events = new SessionEmitter();
@@ -75,6 +76,7 @@ export class GroupSession {
   constructor(options: GroupSessionOptions) {
     this.current = options.group;
     if (!this.current.isActive) throw new DeliveryError('inactive', 'the group is not active');
+    this.startEpoch = this.current.epoch;
     this.clock = options.ports.clock;
     this.timing = { ...DEFAULT_SESSION_TIMING, ...options.timing };
     this.channel = groupChannel(this.current.groupId);
@@ -340,8 +342,8 @@ export class GroupSession {
       env.kind === EnvelopeKind.commit
         ? commitHash(this.current.state.suite, env.mlsMessage)
         : env.record.commitHash;
-    const ours = this.history.at(env.epoch);
-    if (ours !== undefined && bytesEqual(ours.commitHash, hash)) {
+    const ours = this.history.hashAt(env.epoch);
+    if (ours !== undefined && bytesEqual(ours, hash)) {
       // Our own branch: whoever sent it is behind (a retried commit, an old record).
       if (env.kind === EnvelopeKind.commit) this.sequencer.republishBranch();
       return;
@@ -394,8 +396,7 @@ export class GroupSession {
     const entry = branchEntry(group, candidate, record);
     const committer =
       pending.committer.senderType === SenderType.member ? pending.committer.leafIndex : undefined;
-    const updated = pending.updated;
-    const removesUs = pending.removesUs;
+    const { updated, removesUs } = pending;
     entry.forkPoint = group.merge(pending, { keepPrevious: true });
     this.history.push(entry);
     this.newEpoch(entry, committer, updated);
