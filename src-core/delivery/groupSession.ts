@@ -284,10 +284,7 @@ export class GroupSession {
     this.tryMerge(key);
   }
 
-  /**
-   * The epoch's ordered commit is one we cannot process (see onCommit): nothing but an
-   * external-commit rejoin brings us to the next epoch. Reported once per epoch.
-   */
+  /** The ordered commit is one we cannot process (see onCommit): only a rejoin gets us on. */
   private checkFollowable(key: string): void {
     const record = this.records.get(key);
     if (record === undefined || !this.unfollowable.has(key)) return;
