@@ -443,11 +443,12 @@ export class GroupSession {
     const entry = this.history.at(epoch);
     const forkPoint = entry?.forkPoint;
     if (entry === undefined || forkPoint === undefined) {
+      // Unverifiable (no state of that epoch is left): a report for the rejoin flow to confirm,
+      // not a reason to stop; none before the epoch this session started at (we know nothing).
       const oldest = this.history.all()[0]?.epoch;
-      // Evidence from before our window cannot be verified (we hold no state of that epoch):
-      // this is a report for the rejoin flow to confirm, not a reason to stop.
-      if (oldest !== undefined && epoch < oldest)
+      if (oldest !== undefined && epoch < oldest && epoch >= this.startEpoch) {
         this.reportRejoin(epoch, 'a fork before the window');
+      }
       return;
     }
     const judged = judgeFork(entry, forkPoint, found.record, found.commit);
