@@ -435,6 +435,8 @@ function makeKeyPackageParts(
     credential: leaf.credential,
     signatureKeyPair: leaf.signatureKeyPair,
   });
+  // The last-resort package every contact holds beside the one-time ones (topUp hands it out).
+  client.createKeyPackages({ count: 0, lastResort: true });
   const holder = new KeyPackageHolder({
     requests: ports.requests,
     suite: ctx.suite,
