@@ -236,11 +236,13 @@ class WorkerBatchVerifier implements BatchVerifier {
 
   private spawn(runtime: NodeRuntime): Slot {
     const worker = new runtime.threads.Worker(BATCH_VERIFY_WORKER_SOURCE, { eval: true });
-    worker.unref();
     const slot: Slot = { worker, inFlight: new Map(), dead: false };
     worker.on('message', (m: { id: number; ok: Uint8Array }) => this.received(slot, m));
     worker.on('error', () => this.retire(slot));
     worker.on('exit', () => this.retire(slot));
+    // After the listeners: a 'message' listener refs the worker's port again, and a worker that
+    // never got work would then keep the process alive.
+    worker.unref();
     return slot;
   }
 
