@@ -273,7 +273,8 @@ export class Session {
     }
     const stored = decodeIdentity(identityBytes);
     const identity: IdentityKeys = {
-      userKey: stored.userKeySeed === undefined ? undefined : userKeyFromPrivate(stored.userKeySeed),
+      userKey:
+        stored.userKeySeed === undefined ? undefined : userKeyFromPrivate(stored.userKeySeed),
       deviceKey: deviceKeyFromPrivate(stored.deviceKeySeed),
       record: decodeIdentityRecord(stored.record),
       createdAtMs: Number(stored.createdAtMs),
@@ -299,11 +300,15 @@ export class Session {
       const contacts = await ContactBook.load(store);
       const settingsBytes = await profileNs.get('settings');
       const settings = {
-        lanDiscovery: settingsBytes === undefined ? false : decodeSettings(settingsBytes).lanDiscovery,
+        lanDiscovery:
+          settingsBytes === undefined ? false : decodeSettings(settingsBytes).lanDiscovery,
       };
       const netConfig: NetConfig = {
         ...ctx.options.net,
-        mdns: { ...ctx.options.net.mdns, enabled: ctx.options.net.mdns.enabled && settings.lanDiscovery },
+        mdns: {
+          ...ctx.options.net.mdns,
+          enabled: ctx.options.net.mdns.enabled && settings.lanDiscovery,
+        },
       };
       node = await createParleyNode({
         identity: (ctx.options.peerIdentity ?? ((s) => new StorePeerIdentityStore(s)))(store),
@@ -313,14 +318,14 @@ export class Session {
       await node.start();
       ports = new Libp2pPorts(node);
       const requests = ports.requests;
-      let sink: RecordSink | undefined;
+      const route: { session?: Session } = {};
       const identityGossip = new IdentityGossip({
         channels: ports.channels,
         requests,
         clock: ports.clock,
         random: ports.random,
         validate: validateGossipRecord,
-        onRecord: (record, from) => sink?.(record, from),
+        onRecord: (record, from) => route.session?.recordSink?.(record, from),
       });
       identityGossip.setOwnRecords([encodeIdentityRecord(identity.record)]);
       const keyPackages = makeKeyPackageParts(ctx, identity, ports, contacts);
@@ -338,7 +343,7 @@ export class Session {
         identityGossip,
         keyPackages,
       );
-      sink = (record, from) => session.recordSink?.(record, from);
+      route.session = session;
       if (settings.lanDiscovery) identityGossip.startLan();
       return session;
     } catch (err) {

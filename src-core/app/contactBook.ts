@@ -34,7 +34,9 @@ export class ContactBook {
 
   get(id: string): ContactEntry | undefined {
     const e = this.#entries.get(id);
-    return e === undefined ? undefined : { id, addedAtMs: e.addedAtMs, peerIds: new Set(e.peerIds) };
+    return e === undefined
+      ? undefined
+      : { id, addedAtMs: e.addedAtMs, peerIds: new Set(e.peerIds) };
   }
 
   ids(): string[] {

@@ -230,8 +230,7 @@ export class ContactsServiceImpl implements ContactsService, SessionParticipant 
     const key = c.record.userKey;
     if (equal(key, s.identity.record.userKey)) return { kind: 'self' };
     const now = this.ctx.nowSeconds();
-    let id =
-      s.trust.contactByKey(key)?.id ?? s.contacts.contactOfPeer(peerId) ?? userIdOf(key);
+    let id = s.trust.contactByKey(key)?.id ?? s.contacts.contactOfPeer(peerId) ?? userIdOf(key);
     const previousKey = s.trust.contact(id)?.userKey;
     let outcome = s.trust.observe(id, key, c.record.displayName, now);
     if (outcome.kind === 'key_pinned_elsewhere') {

@@ -54,7 +54,8 @@ export async function publishOwnRecord(session: Session, record: IdentityRecord)
     .flatMap((id) => [...(session.contacts.get(id)?.peerIds ?? [])])
     .filter((p) => peers.has(p));
   await Promise.allSettled(targets.map((p) => session.identityGossip.pushTo(p)));
-  if (session.settings.lanDiscovery) await session.identityGossip.announceLan().catch(() => undefined);
+  if (session.settings.lanDiscovery)
+    await session.identityGossip.announceLan().catch(() => undefined);
 }
 
 export class IdentityServiceImpl implements IdentityService, SessionParticipant {

@@ -22,10 +22,7 @@ export async function tempProfileDir(): Promise<string> {
   return dir;
 }
 
-export function openApp(
-  profileDir: string,
-  extra: Partial<AppContextOptions> = {},
-): ParleyApp {
+export function openApp(profileDir: string, extra: Partial<AppContextOptions> = {}): ParleyApp {
   const app = new ParleyApp({
     profileDir,
     keyProtection: 'passphrase',
@@ -70,10 +67,7 @@ export async function appErrorCode(p: Promise<unknown>): Promise<string> {
 }
 
 /** Collects every event of `name` the app emits from now on. */
-export function collect<K extends ParleyEventName>(
-  app: ParleyApp,
-  name: K,
-): ParleyEventMap[K][] {
+export function collect<K extends ParleyEventName>(app: ParleyApp, name: K): ParleyEventMap[K][] {
   const out: ParleyEventMap[K][] = [];
   app.onEvent((e: ParleyEvent) => {
     if (e.event === name) out.push(e.data as ParleyEventMap[K]);

@@ -31,7 +31,11 @@ describe('app: contacts over libp2p on 127.0.0.1', () => {
     const aliceChanges = collect(alice.app, 'contact.changed');
 
     const added = await bob.app.contacts.addByInviteCode({ code: aMe.inviteCode });
-    expect(added).toMatchObject({ userId: aMe.userId, displayName: 'Alice', verification: 'unverified' });
+    expect(added).toMatchObject({
+      userId: aMe.userId,
+      displayName: 'Alice',
+      verification: 'unverified',
+    });
     // The inviter made Bob a contact while answering; the code shown is spent and replaced.
     expect(await contactOf(alice.app, bMe.userId)).toMatchObject({
       displayName: 'Bob',
@@ -54,8 +58,14 @@ describe('app: contacts over libp2p on 127.0.0.1', () => {
     const bS = bob.app.context.session();
     expect(aS.records.newestRecord(userKeyOf(bob.app))?.displayName).toBe('Bob');
     expect(bS.records.newestRecord(userKeyOf(alice.app))?.displayName).toBe('Alice');
-    await waitFor(() => aS.keyPackages.holder.held(kpOwnerOf(bob.app)).oneTime >= 8, 'B packages at A');
-    await waitFor(() => bS.keyPackages.holder.held(kpOwnerOf(alice.app)).oneTime >= 8, 'A packages at B');
+    await waitFor(
+      () => aS.keyPackages.holder.held(kpOwnerOf(bob.app)).oneTime >= 8,
+      'B packages at A',
+    );
+    await waitFor(
+      () => bS.keyPackages.holder.held(kpOwnerOf(alice.app)).oneTime >= 8,
+      'A packages at B',
+    );
     expect(aS.keyPackages.holder.held(kpOwnerOf(bob.app)).lastResort).toBe(true);
 
     // Safety numbers: 60 digits, equal on both sides.
@@ -76,9 +86,9 @@ describe('app: contacts over libp2p on 127.0.0.1', () => {
     });
     expect(bad.check).toBe('their_key_differs');
     expect(bad.contact.verification).toBe('unverified');
-    expect(
-      (await alice.app.contacts.verify({ userId: bMe.userId, scannedQr: 'AAAA' })).check,
-    ).toBe('unreadable');
+    expect((await alice.app.contacts.verify({ userId: bMe.userId, scannedQr: 'AAAA' })).check).toBe(
+      'unreadable',
+    );
     const good = await alice.app.contacts.verify({
       userId: bMe.userId,
       scannedQr: Buffer.from(bobsQr).toString('base64url'),
@@ -87,12 +97,20 @@ describe('app: contacts over libp2p on 127.0.0.1', () => {
     expect(good.contact.verification).toBe('verified');
     // Bob confirms by reading the digits.
     const byDigits = await bob.app.contacts.verify({ userId: aMe.userId });
-    expect(byDigits).toMatchObject({ check: 'confirmed_by_user', contact: { verification: 'verified' } });
-    expect(await appErrorCode(bob.app.contacts.verify({ userId: 'ff'.repeat(32) }))).toBe('not_found');
+    expect(byDigits).toMatchObject({
+      check: 'confirmed_by_user',
+      contact: { verification: 'verified' },
+    });
+    expect(await appErrorCode(bob.app.contacts.verify({ userId: 'ff'.repeat(32) }))).toBe(
+      'not_found',
+    );
 
     // A new name is signed as the next record and reaches the connected contact.
     await bob.app.identity.setDisplayName({ displayName: 'Robert' });
-    await waitFor(async () => (await contactOf(alice.app, bMe.userId))?.displayName === 'Robert', 'rename');
+    await waitFor(
+      async () => (await contactOf(alice.app, bMe.userId))?.displayName === 'Robert',
+      'rename',
+    );
     expect(aS.records.newestRecord(userKeyOf(bob.app))?.sequence).toBe(2n);
 
     // Restart Alice from her folder: contacts, trust state and records survive; Bob reconnects.
@@ -103,9 +121,9 @@ describe('app: contacts over libp2p on 127.0.0.1', () => {
       displayName: 'Robert',
       verification: 'verified',
     });
-    expect(
-      alice2.context.session().records.newestRecord(userKeyOf(bob.app))?.displayName,
-    ).toBe('Robert');
+    expect(alice2.context.session().records.newestRecord(userKeyOf(bob.app))?.displayName).toBe(
+      'Robert',
+    );
     expect((await alice2.contacts.safetyNumber({ userId: bMe.userId })).digits).toBe(aView.digits);
     await waitFor(async () => (await contactOf(alice2, bMe.userId))?.online === true, 'reconnect');
     const peers = await alice2.network.peers();
@@ -131,7 +149,9 @@ describe('app: contacts over libp2p on 127.0.0.1', () => {
     const loud = collect(alice.app, 'contact.key_changed');
     const impostor = await newUser('Bob', { peerIdentity: () => bobPeerKey });
     expect((await impostor.app.network.status()).peerId).toBe(bobPeerId);
-    await impostor.app.contacts.addByInviteCode({ code: (await alice.app.identity.me()).inviteCode });
+    await impostor.app.contacts.addByInviteCode({
+      code: (await alice.app.identity.me()).inviteCode,
+    });
     await waitFor(() => loud.length > 0, 'key_changed event');
     expect(loud[0]).toMatchObject({
       userId: bMe.userId,
@@ -158,7 +178,11 @@ describe('app: contacts over libp2p on 127.0.0.1', () => {
     expect((await alice2.contacts.list())[0]?.verification).toBe('key_changed');
     const accepted = await alice2.contacts.acceptKeyChange({ userId: bMe.userId });
     expect(accepted.verification).toBe('unverified');
-    expect(await appErrorCode(alice2.contacts.acceptKeyChange({ userId: bMe.userId }))).toBe('conflict');
-    expect((await alice2.contacts.safetyNumber({ userId: bMe.userId })).digits).toBe(changed.digits);
+    expect(await appErrorCode(alice2.contacts.acceptKeyChange({ userId: bMe.userId }))).toBe(
+      'conflict',
+    );
+    expect((await alice2.contacts.safetyNumber({ userId: bMe.userId })).digits).toBe(
+      changed.digits,
+    );
   });
 });

@@ -2,7 +2,15 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PASS, appErrorCode, cleanup, closeApp, collect, openApp, tempProfileDir } from './appFixture.js';
+import {
+  PASS,
+  appErrorCode,
+  cleanup,
+  closeApp,
+  collect,
+  openApp,
+  tempProfileDir,
+} from './appFixture.js';
 
 afterEach(cleanup);
 
@@ -38,7 +46,11 @@ describe('app: profile lifecycle', () => {
     ).toBe('bad_request');
     expect(await app.profile.status()).toEqual({ state: 'absent', keyProtection: 'passphrase' });
 
-    const me = await app.profile.create({ displayName: ' Ada ', deviceName: 'laptop', passphrase: PASS });
+    const me = await app.profile.create({
+      displayName: ' Ada ',
+      deviceName: 'laptop',
+      passphrase: PASS,
+    });
     expect(me.displayName).toBe('Ada');
     expect(me.deviceName).toBe('laptop');
     expect(me.userId).toMatch(/^[0-9a-f]{64}$/);
@@ -49,7 +61,9 @@ describe('app: profile lifecycle', () => {
     // One code is shown until it is used or about to expire.
     expect((await app.identity.me()).inviteCode).toBe(me.inviteCode);
     expect(
-      await appErrorCode(app.profile.create({ displayName: 'Ada', deviceName: 'x', passphrase: PASS })),
+      await appErrorCode(
+        app.profile.create({ displayName: 'Ada', deviceName: 'x', passphrase: PASS }),
+      ),
     ).toBe('conflict');
 
     const locked = collect(app, 'profile.locked');
@@ -61,7 +75,9 @@ describe('app: profile lifecycle', () => {
 
     const before = await snapshot(join(dir, 'db'));
     expect(before.records).toBeGreaterThan(3);
-    expect(await appErrorCode(app.profile.unlock({ passphrase: 'wrong horse' }))).toBe('unauthorized');
+    expect(await appErrorCode(app.profile.unlock({ passphrase: 'wrong horse' }))).toBe(
+      'unauthorized',
+    );
     expect(await appErrorCode(app.profile.unlock({}))).toBe('bad_request');
     expect(await snapshot(join(dir, 'db'))).toEqual(before);
     expect((await app.profile.status()).state).toBe('locked');
