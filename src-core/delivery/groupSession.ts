@@ -374,12 +374,14 @@ export class GroupSession {
     const candidate = this.candidates.get(key);
     const record = this.records.get(key);
     if (candidate === undefined || record === undefined) return;
+    // An older term's record is merged without moving the election (catching up meets earlier
+    // terms; a conflicting newer one wins by the fork rule); a same-term non-leader is refused.
     const seen = this.election.observe(record.term, record.leaderLeaf, this.clock.now());
-    if (seen === 'stale' || seen === 'not_leader') {
+    if (seen === 'not_leader') {
       this.records.delete(key);
       throw new DeliveryError(
-        seen === 'stale' ? 'stale_term' : 'not_leader',
-        `ordering record of term ${record.term} by leaf ${record.leaderLeaf}`,
+        'not_leader',
+        `record of term ${record.term} by ${record.leaderLeaf}`,
       );
     }
     if (seen === 'adopted') this.leaderChanged();
