@@ -85,9 +85,8 @@ export class GroupSession {
     this.outbox = new Outbox(channels, this.channel, this.events);
     const now = this.clock.now();
     this.election = new LeaderElection(this.timing, this.current.ownLeaf, this.memberLeaves(), now);
-    if (options.election !== undefined) {
-      this.election.reset(options.election.term, options.election.leader, now);
-    }
+    const resume = options.election;
+    if (resume !== undefined) this.election.reset(resume.term, resume.leader, now);
     this.sequencer = new CommitSequencer(
       this.sequencerHost(),
       this.outbox,
@@ -388,7 +387,7 @@ export class GroupSession {
     this.merge(candidate, record);
   }
 
-  /** Merges an ordered commit, keeping the old epoch as a fork point. */
+  /** Merges an ordered commit (the old epoch kept as a fork point). */
   private merge(candidate: Candidate, record: OrderingRecord): void {
     const group = this.current;
     const { pending } = candidate;
