@@ -141,6 +141,12 @@ export class Member {
   private readonly logStore = new MemoryLogStore();
   private inc: Incarnation | undefined;
   private incarnations = 0;
+  /**
+   * Set when our session said only a rejoin can bring us back (we are on a branch that lost and
+   * cannot roll back): a Welcome from the winning branch's re-made add is then taken whatever
+   * its epoch. Cleared when we join.
+   */
+  needsRejoin = false;
 
   constructor(
     readonly name: string,
@@ -233,6 +239,7 @@ export class Member {
       inc.session.destroy();
       inc.session = undefined;
     }
+    this.needsRejoin = false;
     this.attach(inc, group);
   }
 
@@ -309,6 +316,11 @@ export class Member {
           `fork at epoch ${e.forkEpoch}: ${e.won ? 'won' : `lost, re-proposed ${e.reproposedRemovals} removals and ${e.reproposedAdds} adds, resent ${e.resent}`}`,
         ),
       ),
+    );
+    session.on('rejoinNeeded', () =>
+      guard('rejoinNeeded', () => {
+        this.needsRejoin = true;
+      }),
     );
     session.on('rejoinNeeded', (e) =>
       guard('rejoinNeeded', () =>
@@ -475,6 +487,12 @@ export class Member {
           if (this.inc !== inc) return;
           for (const item of items) this.replay(inc, session, groupId, item);
         },
+      })
+      .then((result) => {
+        // A peer's commit for an epoch we hold another commit for is the other side of a fork:
+        // the session's fork logic needs it (with its record) to pick the branch.
+        if (this.inc !== inc) return;
+        for (const item of result.conflicts) this.replay(inc, session, groupId, item);
       })
       .catch((e: unknown) => {
         if (this.inc === inc) this.observer.error(this, 'sync', e);

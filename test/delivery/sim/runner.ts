@@ -7,8 +7,8 @@
  *
  * Welcomes for members added during the run go through a mailbox: held while the invitee is down,
  * handed over 50 ms after the commit was merged otherwise. An invitee takes a Welcome only if it
- * holds no active group or the Welcome is for a later epoch (after a fork, the re-made add's
- * Welcome replaces the losing branch's).
+ * holds no active group, or the Welcome is for a later epoch, or its session said it needs a
+ * rejoin (after a fork, the re-made add's Welcome replaces the losing branch's).
  */
 import { cipherSuite } from '../../../src-core/crypto/index.js';
 import type { GroupSessionTiming } from '../../../src-core/delivery/groupSession.js';
@@ -142,7 +142,7 @@ export async function runSeed(seed: number, options: Partial<RunOptions> = {}): 
       } catch {
         continue; // a Welcome for a KeyPackage already used (the other branch's): not ours
       }
-      if (current !== undefined && group.epoch <= current.epoch) {
+      if (current !== undefined && !m.needsRejoin && group.epoch <= current.epoch) {
         group.destroy();
         continue;
       }
