@@ -192,7 +192,7 @@ export function createGroupsService(ctx: AppContext, deps: GroupsServiceDeps = {
 
     epochCode: (p) =>
       mapped('groups.epochCode', async () => {
-        const e = hub.get(p.groupId);
+        const e = hub.active(p.groupId);
         const code = groupEpochCode(e.group);
         return {
           groupId: e.hex,

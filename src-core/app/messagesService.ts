@@ -68,12 +68,14 @@ export function createMessagesService(ctx: AppContext): MessagesService {
       mapped('messages.history', async () => {
         const e = hub.get(p.groupId);
         const limit = Math.max(1, Math.min(PAGE_MAX, p.limit ?? 50));
-        const page = await e.ledger.page(parseCursor(p.before), limit);
-        const messages = await Promise.all(page.map((x) => hub.views.message(e, x.seq, x.message)));
-        const first = page[0];
+        const page = await e.ledger.pageWithMore(parseCursor(p.before), limit);
+        const messages = await Promise.all(
+          page.items.map((x) => hub.views.message(e, x.seq, x.message)),
+        );
+        const first = page.items[0];
         return {
           messages,
-          nextCursor: first === undefined || first.seq === 0n ? null : first.seq.toString(10),
+          nextCursor: first === undefined || !page.more ? null : first.seq.toString(10),
         };
       }),
 

@@ -7,7 +7,10 @@ afterEach(cleanup);
 async function befriend(a: ParleyApp, b: ParleyApp): Promise<void> {
   const code = (await a.identity.me()).inviteCode;
   const c = await b.contacts.addByInviteCode({ code });
-  await waitFor(async () => (await b.contacts.list()).some((x) => x.userId === c.userId && x.online), 'online');
+  await waitFor(
+    async () => (await b.contacts.list()).some((x) => x.userId === c.userId && x.online),
+    'online',
+  );
 }
 
 async function texts(app: ParleyApp, groupId: string): Promise<string[]> {
@@ -22,15 +25,30 @@ describe('app: groups over libp2p on 127.0.0.1', () => {
     await befriend(alice.app, bob.app);
     await befriend(alice.app, carol.app);
     await befriend(bob.app, carol.app);
-    const ids = await Promise.all([alice, bob, carol].map(async (u) => (await u.app.identity.me()).userId));
+    const ids = await Promise.all(
+      [alice, bob, carol].map(async (u) => (await u.app.identity.me()).userId),
+    );
     const [aId, bId, cId] = ids as [string, string, string];
 
     const g = await alice.app.groups.create({ name: 'Team', members: [bId, cId] });
-    expect(g).toMatchObject({ name: 'Team', epoch: 1, memberCount: 3, myRole: 'admin', state: 'active' });
+    expect(g).toMatchObject({
+      name: 'Team',
+      epoch: 1,
+      memberCount: 3,
+      myRole: 'admin',
+      state: 'active',
+    });
     const gid = g.groupId;
     for (const u of [bob, carol]) {
-      await waitFor(async () => (await u.app.groups.list()).some((x) => x.groupId === gid), 'joined');
-      expect((await u.app.groups.list())[0]).toMatchObject({ name: 'Team', myRole: 'member', memberCount: 3 });
+      await waitFor(
+        async () => (await u.app.groups.list()).some((x) => x.groupId === gid),
+        'joined',
+      );
+      expect((await u.app.groups.list())[0]).toMatchObject({
+        name: 'Team',
+        myRole: 'member',
+        memberCount: 3,
+      });
     }
     const members = await bob.app.groups.members({ groupId: gid });
     expect(members.map((m) => m.displayName).sort()).toEqual(['Alice', 'Bob', 'Carol']);
@@ -39,6 +57,134 @@ describe('app: groups over libp2p on 127.0.0.1', () => {
     const hi = await alice.app.messages.send({ groupId: gid, text: 'hello team' });
     await waitFor(async () => (await texts(bob.app, gid)).includes('hello team'), 'bob reads');
     await waitFor(async () => (await texts(carol.app, gid)).includes('hello team'), 'carol reads');
-    expect(await appErrorCode(bob.app.groups.remove({ groupId: gid, userIds: [cId] }))).toBe('forbidden');
+    expect(await appErrorCode(bob.app.groups.remove({ groupId: gid, userIds: [cId] }))).toBe(
+      'forbidden',
+    );
+
+    // Reply, edit, react, delete: every member sees the same result.
+    const re = await bob.app.messages.reply({
+      groupId: gid,
+      replyTo: hi.messageId,
+      text: 'hi Alice',
+    });
+    expect(re.replyTo).toMatchObject({
+      messageId: hi.messageId,
+      text: 'hello team',
+      senderName: 'Alice',
+    });
+    await alice.app.messages.edit({ groupId: gid, messageId: hi.messageId, text: 'hello, team' });
+    await carol.app.messages.react({
+      groupId: gid,
+      messageId: hi.messageId,
+      emoji: '👍',
+      on: true,
+    });
+    await bob.app.messages.react({ groupId: gid, messageId: hi.messageId, emoji: '👍', on: true });
+    const oops = await carol.app.messages.send({ groupId: gid, text: 'oops' });
+    await carol.app.messages.delete({ groupId: gid, messageId: oops.messageId });
+    expect(
+      await appErrorCode(
+        bob.app.messages.edit({ groupId: gid, messageId: hi.messageId, text: 'x' }),
+      ),
+    ).toBe('forbidden');
+    for (const u of [alice, bob, carol]) {
+      await waitFor(async () => {
+        const m = await u.app.messages.get({ groupId: gid, messageId: hi.messageId });
+        return m.text === 'hello, team' && m.reactions[0]?.count === 2;
+      }, 'edit and reactions');
+      await waitFor(
+        async () => (await u.app.messages.get({ groupId: gid, messageId: oops.messageId })).deleted,
+        'deleted',
+      );
+      await waitFor(async () => (await texts(u.app, gid)).includes('hi Alice'), 'reply');
+    }
+    const aliceView = await alice.app.messages.get({ groupId: gid, messageId: hi.messageId });
+    expect(aliceView.editedAt).not.toBeNull();
+    expect(aliceView.reactions).toEqual([{ emoji: '👍', count: 2, mine: false }]);
+
+    // Unread counts, read marks and search in local history.
+    // Bob's reply counts; Carol's deleted message does not; Alice's own never do.
+    expect((await alice.app.groups.list())[0]!.unread).toBe(1);
+    const history = await alice.app.messages.history({ groupId: gid });
+    expect(history.messages.map((m) => m.text)).toEqual(['hello, team', 'hi Alice', '']);
+    const last = history.messages[history.messages.length - 1]!;
+    expect(await alice.app.messages.markRead({ groupId: gid, upTo: last.messageId })).toEqual({
+      unread: 0,
+    });
+    const page1 = await alice.app.messages.history({ groupId: gid, limit: 2 });
+    expect(page1.messages.map((m) => m.text)).toEqual(['hi Alice', '']);
+    const page2 = await alice.app.messages.history({
+      groupId: gid,
+      limit: 2,
+      before: page1.nextCursor!,
+    });
+    expect(page2).toEqual({
+      messages: [expect.objectContaining({ text: 'hello, team' })],
+      nextCursor: null,
+    });
+    const hits = await carol.app.messages.search({ query: 'ALICE' });
+    expect(hits.map((h) => [h.message.text, h.groupName])).toEqual([['hi Alice', 'Team']]);
+
+    // Rename (admin), per-epoch codes equal on every side.
+    await alice.app.groups.rename({ groupId: gid, name: 'Team 2' });
+    await waitFor(async () => (await carol.app.groups.list())[0]?.name === 'Team 2', 'renamed');
+    const codes = await Promise.all(
+      [alice, bob, carol].map((u) => u.app.groups.epochCode({ groupId: gid })),
+    );
+    expect(codes[0]!.code).toMatch(/^\d{20}$/);
+    expect(new Set(codes.map((c) => c.code)).size).toBe(1);
+
+    // Alice removes Carol: Carol sees the group closed and reads nothing sent after.
+    const removed = await alice.app.groups.remove({ groupId: gid, userIds: [cId] });
+    expect(removed.memberCount).toBe(2);
+    await waitFor(
+      async () => (await carol.app.groups.list())[0]?.state === 'removed',
+      'carol removed',
+    );
+    await waitFor(
+      async () => (await bob.app.groups.members({ groupId: gid })).length === 2,
+      'bob sees',
+    );
+    await bob.app.messages.send({ groupId: gid, text: 'after carol' });
+    await waitFor(async () => (await texts(alice.app, gid)).includes('after carol'), 'alice reads');
+    expect(await texts(carol.app, gid)).not.toContain('after carol');
+    expect(await appErrorCode(carol.app.messages.send({ groupId: gid, text: 'still here?' }))).toBe(
+      'conflict',
+    );
+    const log = await bob.app.groups.membershipLog({ groupId: gid });
+    expect(log.entries.map((e) => e.change)).toContain('removed');
+    expect(log.entries.find((e) => e.change === 'removed')).toMatchObject({
+      subjectName: 'Carol',
+      actorName: 'Alice',
+    });
+
+    // Restart all three from their folders: history and membership survive, and the group works.
+    const before = await Promise.all([alice, bob, carol].map((u) => texts(u.app, gid)));
+    const reopened: ParleyApp[] = [];
+    for (const u of [alice, bob, carol]) {
+      await closeApp(u.app);
+      const app = openApp(u.dir);
+      await app.profile.unlock({ passphrase: PASS });
+      reopened.push(app);
+    }
+    const [a2, b2, c2] = reopened as [ParleyApp, ParleyApp, ParleyApp];
+    expect(await Promise.all(reopened.map((app) => texts(app, gid)))).toEqual(before);
+    expect((await a2.groups.members({ groupId: gid })).map((m) => m.displayName).sort()).toEqual([
+      'Alice',
+      'Bob',
+    ]);
+    expect((await c2.groups.list())[0]).toMatchObject({ state: 'removed', name: 'Team 2' });
+    expect((await b2.groups.list())[0]).toMatchObject({
+      state: 'active',
+      memberCount: 2,
+      name: 'Team 2',
+    });
+    await waitFor(
+      async () => (await a2.contacts.list()).some((x) => x.userId === bId && x.online),
+      'reconnect',
+    );
+    await a2.messages.send({ groupId: gid, text: 'back again' });
+    await waitFor(async () => (await texts(b2, gid)).includes('back again'), 'after restart');
+    expect(await texts(c2, gid)).not.toContain('back again');
   });
 });

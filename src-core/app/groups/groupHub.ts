@@ -45,15 +45,18 @@ export interface GroupEntry {
   readonly id: Uint8Array;
   readonly hex: string;
   meta: GroupMeta;
-  stored: StoredGroup;
-  /** The group's MLS state: the session's while active, the last one after we left. */
-  group: Group;
+  /** The stored MLS state; undefined once we are out of the group (its keys are deleted). */
+  stored: StoredGroup | undefined;
+  /** The group's MLS state while we are in it (the session's). */
+  group: Group | undefined;
   session: GroupSession | undefined;
   readonly ledger: MessageLedger;
   readonly mlog: OrderedLog;
   /** Our sends awaiting the network, by the session's local id: (message id hex). */
   readonly sends: Map<number, string>;
   leaving: boolean;
+  /** The committer's leaf of the latest merged commit (from the session's `epoch` event). */
+  committer: number | undefined;
   chain: Promise<void>;
   readonly off: (() => void)[];
 }
@@ -125,18 +128,16 @@ export class GroupHub implements SessionParticipant {
       now: () => this.ctx.nowSeconds(),
     };
     const metaNs = session.store.namespace(GROUP_META_NS);
-    for (const id of await session.store.groups.list()) {
-      const hex = hexOf(id);
-      const metaBytes = await metaNs.get(hex);
-      if (metaBytes === undefined) continue;
+    for await (const [hex, metaBytes] of metaNs.entries()) {
+      const meta = decodeGroupMeta(metaBytes);
+      const id = new Uint8Array(Buffer.from(hex, 'hex'));
+      if (meta.state !== 'active') {
+        await this.#entry(id, meta, undefined, undefined);
+        continue;
+      }
       const stored = await session.store.groups.load(id, { config: this.#config });
-      const entry = await this.#entry(
-        id,
-        decodeGroupMeta(metaBytes),
-        stored,
-        new MlsGroup(stored.state),
-      );
-      if (entry.meta.state === 'active' && entry.group.isActive) this.startSession(entry);
+      const entry = await this.#entry(id, meta, stored, new MlsGroup(stored.state));
+      if (entry.group?.isActive === true) this.startSession(entry);
     }
     this.#unserve = [this.joins.serve(), this.chunks.serve()];
     this.#policy = new KeyPolicy(this, this.options.policyTickMs ?? 30_000);
@@ -150,7 +151,7 @@ export class GroupHub implements SessionParticipant {
       for (const off of e.off.splice(0)) off();
     }
     await Promise.all([...this.groups.values()].map((e) => e.chain.catch(() => undefined)));
-    for (const e of this.groups.values()) e.group.destroy();
+    for (const e of this.groups.values()) e.group?.destroy();
     this.groups.clear();
     this.#session = undefined;
     this.#config = undefined;
@@ -159,8 +160,8 @@ export class GroupHub implements SessionParticipant {
   async #entry(
     id: Uint8Array,
     meta: GroupMeta,
-    stored: StoredGroup,
-    group: Group,
+    stored: StoredGroup | undefined,
+    group: Group | undefined,
   ): Promise<GroupEntry> {
     const s = this.session;
     const hex = hexOf(id);
@@ -175,6 +176,7 @@ export class GroupHub implements SessionParticipant {
       mlog: await s.store.log(membershipLogName(hex)),
       sends: new Map(),
       leaving: false,
+      committer: undefined,
       chain: Promise.resolve(),
       off: [],
     };
@@ -199,12 +201,17 @@ export class GroupHub implements SessionParticipant {
     return e;
   }
 
-  active(groupHex: string): GroupEntry & { session: GroupSession } {
+  active(groupHex: string): GroupEntry & { session: GroupSession; group: Group } {
     const e = this.get(groupHex);
-    if (e.session === undefined || !e.session.isRunning || e.meta.state !== 'active') {
+    if (
+      e.session === undefined ||
+      e.group === undefined ||
+      !e.session.isRunning ||
+      e.meta.state !== 'active'
+    ) {
       throw new AppError('conflict', 'we are no longer in this group');
     }
-    return e as GroupEntry & { session: GroupSession };
+    return e as GroupEntry & { session: GroupSession; group: Group };
   }
 
   attachmentComplete(m: AttachmentManifest): Promise<boolean> {
@@ -212,13 +219,14 @@ export class GroupHub implements SessionParticipant {
   }
 
   rules(e: GroupEntry): GroupRules | undefined {
-    return rulesOf(e.group.state.groupContext.extensions);
+    return e.group === undefined ? undefined : rulesOf(e.group.state.groupContext.extensions);
   }
 
   // ---- Sessions --------------------------------------------------------------------------------
 
   startSession(e: GroupEntry): void {
     const s = this.session;
+    if (e.group === undefined) throw new AppError('internal', 'a group without its state');
     const session = new GroupSession({
       group: e.group,
       ports: { clock: s.ports.clock, channels: s.ports.channels },
@@ -226,6 +234,9 @@ export class GroupHub implements SessionParticipant {
     });
     e.session = session;
     e.off.push(
+      session.on('epoch', (ev) => {
+        e.committer = ev.committer;
+      }),
       session.on('message', (m) => this.#onMessage(e, m.sender, m.data)),
       session.on('membership', (m) =>
         this.#onMembership(e, m.epoch, m.added, m.removed, m.updated),
@@ -257,8 +268,11 @@ export class GroupHub implements SessionParticipant {
       const tx = s.store.transaction();
       try {
         const out = await fill(tx);
-        if (e.session !== undefined) e.group = e.session.group;
-        e.stored.save(tx, e.group.state);
+        if (e.session?.isRunning === true) e.group = e.session.group;
+        if (e.stored !== undefined && e.group !== undefined) {
+          e.stored.save(tx, e.group.state);
+          e.meta.epoch = Number(e.group.epoch);
+        }
         s.store.namespace(GROUP_META_NS).put(tx, e.hex, encodeGroupMeta(e.meta));
         await tx.commit();
         return out;
@@ -272,7 +286,9 @@ export class GroupHub implements SessionParticipant {
       async (err: unknown) => {
         console.error('app: a group write failed', err instanceof Error ? err.name : err);
         // The stored handle is stale after a failed batch: load it again from disk.
-        e.stored = await this.session.store.groups.load(e.id, { config: this.config });
+        if (e.stored !== undefined) {
+          e.stored = await this.session.store.groups.load(e.id, { config: this.config });
+        }
       },
     );
     return run;
@@ -352,13 +368,13 @@ export class GroupHub implements SessionParticipant {
     removed: readonly GroupMember[],
     updated: readonly number[],
   ): void {
-    const ownLeaf = e.group.ownLeaf;
-    const own = updated.includes(ownLeaf);
+    const ownLeaf = e.group?.ownLeaf;
+    const own = ownLeaf !== undefined && updated.includes(ownLeaf);
     if (own) {
       e.meta.sentSinceUpdate = 0;
       e.meta.lastUpdateMs = this.ctx.nowMs();
     }
-    const actor = this.#committer(e, updated) ?? this.myUserId;
+    const actor = this.#userAt(e, e.committer) ?? this.myUserId;
     void this.persist(e, (tx) => {
       const entries: StoredLogEntry[] = [];
       for (const m of added) {
@@ -370,11 +386,14 @@ export class GroupHub implements SessionParticipant {
         const left = id !== undefined && id === actor;
         entries.push(this.logEntry(tx, e, left ? 'left' : 'removed', actor, id, undefined, epoch));
       }
-      for (const leaf of updated) {
-        const m = e.group.members().find((x) => x.leafIndex === leaf);
-        const id = m === undefined ? undefined : userIdOfCredential(m.credential);
-        if (id !== undefined) {
-          entries.push(this.logEntry(tx, e, 'keys_updated', id, id, undefined, epoch));
+      // A commit's own path renews its committer's keys; only a commit that changed nobody's
+      // membership is logged as a key update.
+      if (added.length === 0 && removed.length === 0) {
+        for (const leaf of updated) {
+          const id = this.#userAt(e, leaf);
+          if (id !== undefined) {
+            entries.push(this.logEntry(tx, e, 'keys_updated', id, id, undefined, epoch));
+          }
         }
       }
       return entries;
@@ -386,23 +405,36 @@ export class GroupHub implements SessionParticipant {
       .catch(() => undefined);
   }
 
-  /** The committer's user id when the commit updated a path (its own leaf), else undefined. */
-  #committer(e: GroupEntry, updated: readonly number[]): string | undefined {
-    for (const leaf of updated) {
-      const m = e.group.members().find((x) => x.leafIndex === leaf);
-      const id = m === undefined ? undefined : userIdOfCredential(m.credential);
-      if (id !== undefined) return id;
-    }
-    return undefined;
+  #userAt(e: GroupEntry, leaf: number | undefined): string | undefined {
+    if (leaf === undefined) return undefined;
+    const m = e.group?.members().find((x) => x.leafIndex === leaf);
+    return m === undefined ? undefined : userIdOfCredential(m.credential);
   }
 
+  /**
+   * A commit removed us: the history stays readable, the MLS state (every key of the group) is
+   * deleted from memory and from the store in the same transaction as the log entry.
+   */
   #onRemoved(e: GroupEntry): void {
     e.meta.state = e.leaving ? 'left' : 'removed';
     for (const off of e.off.splice(0)) off();
+    const session = e.session;
     e.session = undefined;
-    void this.persist(e, (tx) =>
-      this.logEntry(tx, e, e.leaving ? 'left' : 'removed', this.myUserId, this.myUserId),
-    )
+    void this.persist(e, async (tx) => {
+      const entry = this.logEntry(
+        tx,
+        e,
+        e.leaving ? 'left' : 'removed',
+        this.myUserId,
+        this.myUserId,
+      );
+      await this.session.store.groups.delete(tx, e.id);
+      e.stored = undefined;
+      if (session !== undefined) session.destroy();
+      else e.group?.destroy();
+      e.group = undefined;
+      return entry;
+    })
       .then((entry) => {
         this.emitLog(e, entry);
         this.views.emitGroup(e);
@@ -419,7 +451,7 @@ export class GroupHub implements SessionParticipant {
     actorUserId: string,
     subjectUserId: string | undefined,
     detail?: string,
-    epoch: bigint = e.group.epoch,
+    epoch: bigint = BigInt(e.meta.epoch),
   ): StoredLogEntry {
     const entry: StoredLogEntry = {
       epoch: Number(epoch),
@@ -445,15 +477,16 @@ export class GroupHub implements SessionParticipant {
     before: bigint | undefined,
     limit: number,
   ): Promise<{ entries: MembershipLogEntry[]; next: bigint | null }> {
-    if (before === 0n) return { entries: [], next: null };
+    if (before !== undefined && before <= 1n) return { entries: [], next: null };
     const page = await e.mlog.page({
       direction: 'backward',
-      limit,
+      limit: limit + 1,
       ...(before === undefined ? {} : { from: before - 1n }),
     });
-    const entries = page.map((p) => this.views.logView(decodeLogEntry(p.value)));
-    const last = page[page.length - 1];
-    return { entries, next: last === undefined || last.seq === 0n ? null : last.seq };
+    const kept = page.slice(0, limit);
+    const entries = kept.map((p) => this.views.logView(decodeLogEntry(p.value)));
+    const last = kept[kept.length - 1];
+    return { entries, next: last === undefined || page.length <= limit ? null : last.seq };
   }
 }
 

@@ -41,7 +41,8 @@ export type GroupStateName = keyof typeof GroupStateCode;
  * ```
  * struct { uint16 version = 1; utf8 name<V>; uint8 state; uint64 created_at_ms;
  *          uint64 read_through;       // arrival number + 1 of the newest message read (0: none)
- *          uint64 sent_since_update; uint64 last_update_ms; } GroupMeta;
+ *          uint64 sent_since_update; uint64 last_update_ms;
+ *          uint64 epoch; } GroupMeta;            // the MLS epoch, kept for groups we are out of
  * ```
  */
 export interface GroupMeta {
@@ -51,6 +52,7 @@ export interface GroupMeta {
   readThrough: bigint;
   sentSinceUpdate: number;
   lastUpdateMs: number;
+  epoch: number;
 }
 
 interface GroupMetaWire {
@@ -61,6 +63,7 @@ interface GroupMetaWire {
   readThrough: bigint;
   sentSinceUpdate: bigint;
   lastUpdateMs: bigint;
+  epoch: bigint;
 }
 
 const groupMetaCodec: Codec<GroupMetaWire> = struct<GroupMetaWire>({
@@ -71,6 +74,7 @@ const groupMetaCodec: Codec<GroupMetaWire> = struct<GroupMetaWire>({
   readThrough: uint64,
   sentSinceUpdate: uint64,
   lastUpdateMs: uint64,
+  epoch: uint64,
 });
 
 export interface StoredReaction {
@@ -217,6 +221,7 @@ export function encodeGroupMeta(m: GroupMeta): Uint8Array {
     readThrough: m.readThrough,
     sentSinceUpdate: big(m.sentSinceUpdate),
     lastUpdateMs: big(m.lastUpdateMs),
+    epoch: big(m.epoch),
   });
 }
 
@@ -231,6 +236,7 @@ export function decodeGroupMeta(b: Uint8Array): GroupMeta {
     readThrough: w.readThrough,
     sentSinceUpdate: Number(w.sentSinceUpdate),
     lastUpdateMs: Number(w.lastUpdateMs),
+    epoch: Number(w.epoch),
   };
 }
 

@@ -43,7 +43,7 @@ export class GroupViews {
     const rules = this.hub.rules(e);
     const online = new Set(this.hub.onlinePeers(e));
     const byUser = new Map<string, Member>();
-    const list = e.meta.state === 'active' ? e.group.members() : [];
+    const list = e.meta.state === 'active' ? (e.group?.members() ?? []) : [];
     for (const m of list) {
       const userId = userIdOfCredential(m.credential);
       if (userId === undefined) continue;
@@ -71,7 +71,7 @@ export class GroupViews {
     return {
       groupId: e.hex,
       name: e.meta.name,
-      epoch: Number(e.group.epoch),
+      epoch: Number(e.group?.epoch ?? BigInt(e.meta.epoch)),
       memberCount: this.members(e).length,
       myRole: roleOf(this.hub.rules(e), this.hub.myUserId),
       state: e.meta.state,

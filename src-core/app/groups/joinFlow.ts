@@ -13,8 +13,10 @@ import type { GroupMember } from '../../mls/client/index.js';
 import { MlsClient } from '../../mls/client/index.js';
 import { CredentialType } from '../../mls/credential.js';
 import { createCredentialValidator, findDevice, newLeafCredential } from '../../identity/index.js';
-import { LEAF_CERT_LIFETIME_SECONDS } from '../appContext.js';
 import { AppError } from '../errors.js';
+
+/** Our leaf certificate in a group we create (the KeyPackage leaves' lifetime, one year). */
+export const GROUP_LEAF_LIFETIME_SECONDS = 365n * 24n * 3600n;
 import { toAppError } from '../errorMapping.js';
 import type { GroupEntry, GroupHub } from './groupHub.js';
 import {
@@ -49,14 +51,16 @@ export class JoinFlow {
     });
   }
 
-  /** A fresh one-time KeyPackage of this device, listing what Parley groups need. */
-  #ownKeyPackage(): Uint8Array {
-    const { client } = this.hub.session.keyPackages;
+  /** A fresh one-time KeyPackage of this device, listing what Parley groups need; stored. */
+  async #ownKeyPackage(): Promise<Uint8Array> {
+    const s = this.hub.session;
+    const { client } = s.keyPackages;
     const batch = client.createKeyPackages({
       count: 1,
       lastResort: false,
       capabilities: parleyCapabilities(this.hub.ctx.suite, CredentialType.basic),
     });
+    await s.store.write((tx) => s.putKeyPackages(tx));
     return batch.oneTime[0]!.message;
   }
 
@@ -89,8 +93,11 @@ export class JoinFlow {
       readThrough: 0n,
       sentSinceUpdate: 0,
       lastUpdateMs: now,
+      epoch: Number(group.epoch),
     });
     const logged = hub.logEntry(tx, entry, 'added', adder, hub.myUserId);
+    // The consumed KeyPackage's private keys go in the same batch as the group they opened.
+    s.putKeyPackages(tx);
     await tx.commit();
     hub.startSession(entry);
     hub.emitLog(entry, logged);
@@ -154,7 +161,7 @@ export class JoinFlow {
       deviceKey: s.identity.deviceKey,
       groupId,
       notBefore: now - 300n,
-      notAfter: now + LEAF_CERT_LIFETIME_SECONDS,
+      notAfter: now + GROUP_LEAF_LIFETIME_SECONDS,
     });
     const client = new MlsClient({
       suite,
@@ -184,6 +191,7 @@ export class JoinFlow {
       readThrough: 0n,
       sentSinceUpdate: 0,
       lastUpdateMs: nowMs,
+      epoch: Number(group.epoch),
     });
     const logged = [hub.logEntry(tx, entry, 'created', s.userId, undefined, name, 0n)];
     for (const k of kps) logged.push(hub.logEntry(tx, entry, 'added', s.userId, k.userId));

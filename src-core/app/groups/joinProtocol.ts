@@ -75,7 +75,7 @@ export interface JoinHandlers {
   /** Whether `from` is a device of one of our contacts. */
   isContactPeer(from: string): boolean;
   /** A fresh KeyPackage MLSMessage of ours. */
-  keyPackage(from: string): Uint8Array;
+  keyPackage(from: string): Promise<Uint8Array>;
   /** Joins the group of the Welcome; rejects with a DeliveryError to refuse it. */
   welcome(from: string, welcome: Uint8Array, name: string): Promise<void>;
 }
@@ -101,7 +101,7 @@ export function serveJoin(requests: RequestPort, handlers: JoinHandlers): () => 
     if (req.type === JoinType.keyPackage) {
       return encode(kpResponseCodec, {
         version: JOIN_VERSION,
-        keyPackage: handlers.keyPackage(from),
+        keyPackage: await handlers.keyPackage(from),
       });
     }
     await handlers.welcome(from, req.welcome, req.name);

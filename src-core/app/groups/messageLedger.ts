@@ -81,13 +81,26 @@ export class MessageLedger {
     before: bigint | undefined,
     limit: number,
   ): Promise<{ seq: bigint; message: StoredMessage }[]> {
-    if (before !== undefined && before === 0n) return [];
+    return (await this.pageWithMore(before, limit)).items;
+  }
+
+  /** As `page`, and whether older messages remain. */
+  async pageWithMore(
+    before: bigint | undefined,
+    limit: number,
+  ): Promise<{ items: { seq: bigint; message: StoredMessage }[]; more: boolean }> {
+    if (before !== undefined && before <= 1n) return { items: [], more: false };
     const entries = await this.log.page({
       direction: 'backward',
-      limit,
+      limit: limit + 1,
       ...(before === undefined ? {} : { from: before - 1n }),
     });
-    return entries.reverse().map((e) => ({ seq: e.seq, message: decodeStoredMessage(e.value) }));
+    const more = entries.length > limit;
+    const items = entries
+      .slice(0, limit)
+      .reverse()
+      .map((e) => ({ seq: e.seq, message: decodeStoredMessage(e.value) }));
+    return { items, more };
   }
 
   /** Newest first, at most `bound` messages: the search scan and the unread count use it. */
