@@ -68,6 +68,7 @@ export class GroupSession {
   private readonly own: OwnChanges;
   private readonly seen: SeenMessages;
   private behindReported: { epoch: bigint; at: number } | undefined;
+  private aheadSeenAt = Number.NEGATIVE_INFINITY;
   private readonly rejoinReported = new Set<bigint>();
   private unsubscribe: (() => void) | undefined;
   private timer: TimerHandle | undefined;
@@ -543,17 +544,16 @@ export class GroupSession {
   private tick(): void {
     const now = this.clock.now();
     this.sequencer.tick(now);
-    if (!this.election.isLeader && !this.own.isLeaving) {
-      const deadline = this.election.claimDeadline(this.memberLeaves());
-      if (deadline !== undefined && now >= deadline) {
-        this.election.claim(now);
-        this.leaderChanged();
-      }
+    // No claim while leaving, or while behind (traffic of a later epoch seen lately): a leader at
+    // an old epoch (e.g. just restarted) could only order commits that fork the group.
+    const behind = now - this.aheadSeenAt < this.timing.electionTimeoutMs;
+    const deadline = this.election.claimDeadline(this.memberLeaves());
+    if (deadline !== undefined && now >= deadline && !this.own.isLeaving && !behind) {
+      this.election.claim(now);
+      this.leaderChanged();
     }
     this.own.tick(this.current, now);
   }
-
-  // ---- Helpers -------------------------------------------------------------------------------
 
   private sequencerHost(): SequencerHost {
     return {
@@ -580,7 +580,7 @@ export class GroupSession {
    * time-based, so forged epoch numbers can neither flood nor silence the reports.
    */
   private reportBehind(seen: bigint): void {
-    const now = this.clock.now();
+    const now = (this.aheadSeenAt = this.clock.now());
     const last = this.behindReported;
     if (last?.epoch === this.epoch && now - last.at < this.timing.retryMs) return;
     this.behindReported = { epoch: this.epoch, at: now };
