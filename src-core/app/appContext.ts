@@ -22,12 +22,11 @@ import {
   verifyIdentityRecord,
   encodeIdentityRecord,
   findDevice,
-  newLeafCredential,
   userKeyFingerprint,
   userKeyFromPrivate,
   zeroizeKey,
 } from '../identity/index.js';
-import { MlsClient } from '../mls/client/index.js';
+import type { MlsClient } from '../mls/client/index.js';
 import type { NetConfig, PeerIdentityStore } from '../net/index.js';
 import { createParleyNode } from '../net/index.js';
 import type { ParleyNode } from '../net/index.js';
@@ -37,6 +36,7 @@ import type { KeyProtection } from './api.js';
 import { ContactBook } from './contactBook.js';
 import { AppError } from './errors.js';
 import { AppEvents } from './events.js';
+import { loadKeyPackageClient, putKeyPackages } from './keyPackageRecords.js';
 import {
   IDENTITY_STATE_NS,
   PROFILE_NS,
@@ -104,8 +104,6 @@ export function userIdOf(userKey: Uint8Array): string {
 export function deviceIdOf(deviceKey: Uint8Array): string {
   return Buffer.from(deviceKey).toString('hex');
 }
-
-export const LEAF_CERT_LIFETIME_SECONDS = 100n * 24n * 3600n;
 
 export class AppContext {
   readonly events = new AppEvents();
@@ -328,7 +326,7 @@ export class Session {
         onRecord: (record, from) => route.session?.recordSink?.(record, from),
       });
       identityGossip.setOwnRecords([encodeIdentityRecord(identity.record)]);
-      const keyPackages = makeKeyPackageParts(ctx, identity, ports, contacts);
+      const keyPackages = await makeKeyPackageParts(ctx, store, identity, ports, contacts);
       await ports.ready();
       const session = new Session(
         ctx,
@@ -381,6 +379,14 @@ export class Session {
     );
   }
 
+  /**
+   * Puts the KeyPackage bundles we hold into `tx`: after packages were made (a top-up) and in the
+   * batch of a join that consumed one (its private keys must not survive on disk).
+   */
+  putKeyPackages(tx: Transaction): void {
+    putKeyPackages(this.store, tx, this.keyPackages.client);
+  }
+
   putSettings(tx: Transaction): void {
     this.store.namespace(PROFILE_NS).put(tx, 'settings', encodeSettings(this.settings));
   }
@@ -414,44 +420,29 @@ function validateGossipRecord(bytes: Uint8Array): 'accept' | 'reject' {
   }
 }
 
-function makeKeyPackageParts(
+async function makeKeyPackageParts(
   ctx: AppContext,
+  store: Store,
   identity: IdentityKeys,
   ports: Libp2pPorts,
   contacts: ContactBook,
-): KeyPackageParts {
+): Promise<KeyPackageParts> {
   const cert = findDevice(identity.record, identity.deviceKey.publicKey);
   if (cert === undefined) {
     throw new AppError('internal', 'our own record does not list this device');
   }
-  const now = ctx.nowSeconds();
-  // The KeyPackage leaf key lives only in memory: its packages (and their private keys) are made
-  // per session and handed out again at the next one.
-  const leaf = newLeafCredential({
-    suite: ctx.suite,
-    userKey: identity.record.userKey,
-    deviceCertificate: cert,
-    deviceKey: identity.deviceKey,
-    notBefore: now - 300n,
-    notAfter: now + LEAF_CERT_LIFETIME_SECONDS,
-  });
-  const client = new MlsClient({
-    suite: ctx.suite,
-    credential: leaf.credential,
-    signatureKeyPair: leaf.signatureKeyPair,
-  });
-  // The last-resort package every contact holds beside the one-time ones (topUp hands it out).
-  client.createKeyPackages({ count: 0, lastResort: true });
+  const { client, signatureKeyPair } = await loadKeyPackageClient(
+    store,
+    ctx.suite,
+    { userKey: identity.record.userKey, certificate: cert, key: identity.deviceKey },
+    ctx.nowSeconds(),
+  );
   const holder = new KeyPackageHolder({
     requests: ports.requests,
     suite: ctx.suite,
     // Only contacts' devices may leave packages with us.
     acceptDeposit: (from) => contacts.contactOfPeer(from) !== undefined,
   });
-  const publisher = new KeyPackagePublisher({
-    client,
-    signatureKeyPair: leaf.signatureKeyPair,
-    requests: ports.requests,
-  });
-  return { client, signatureKeyPair: leaf.signatureKeyPair, holder, publisher };
+  const publisher = new KeyPackagePublisher({ client, signatureKeyPair, requests: ports.requests });
+  return { client, signatureKeyPair, holder, publisher };
 }

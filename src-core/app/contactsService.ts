@@ -305,12 +305,16 @@ export class ContactsServiceImpl implements ContactsService, SessionParticipant 
 
   async #topUp(s: Session, peerId: string): Promise<void> {
     if (s.closed) return;
-    await s.keyPackages.publisher
-      .topUp([peerId], {
+    try {
+      await s.keyPackages.publisher.topUp([peerId], {
         lowWater: KEY_PACKAGE_LOW_WATER,
         perHolder: this.ctx.options.keyPackagesPerContact ?? 8,
-      })
-      .catch(() => undefined);
+      });
+      // The packages just made are held by the contact: their private keys must survive us.
+      if (!s.closed) await s.store.write((tx) => s.putKeyPackages(tx));
+    } catch {
+      // The next exchange tops up again.
+    }
   }
 
   #onPeer(s: Session, peerId: string, online: boolean): void {

@@ -173,37 +173,60 @@ const storedPeerCodec: Codec<StoredPeer> = struct<StoredPeer>({
 /**
  * net's PeerAddressBook in the encrypted store, so contacts are redialled after a restart.
  * Writes are not fsynced: a lost address update is relearnt at the next connection.
+ *
+ * net updates entries by read-modify-write from several places at once (identify, invites,
+ * discovery), so two updates can interleave: a cache answers reads with the newest write, and a
+ * write never clears the contact flag (only `delete` forgets a contact), or a passing identify
+ * could demote a contact made a moment before and it would never be redialled.
  */
 export class StorePeerAddressBook implements PeerAddressBook {
   readonly #ns: Namespace;
+  readonly #cache = new Map<string, PeerRecord | null>();
 
   constructor(private readonly store: Store) {
     this.#ns = store.namespace(PEERS_NS);
   }
 
   async get(peerId: string): Promise<PeerRecord | undefined> {
+    const cached = this.#cache.get(peerId);
+    if (cached !== undefined) return cached ?? undefined;
     const bytes = await this.#ns.get(peerId);
-    return bytes === undefined ? undefined : toRecord(peerId, bytes);
+    if (this.#cache.has(peerId)) return this.#cache.get(peerId) ?? undefined;
+    const record = bytes === undefined ? undefined : toRecord(peerId, bytes);
+    this.#cache.set(peerId, record ?? null);
+    return record;
   }
 
   async list(): Promise<PeerRecord[]> {
-    const out: PeerRecord[] = [];
-    for await (const [peerId, bytes] of this.#ns.entries()) out.push(toRecord(peerId, bytes));
-    return out;
+    const out = new Map<string, PeerRecord>();
+    for await (const [peerId, bytes] of this.#ns.entries())
+      out.set(peerId, toRecord(peerId, bytes));
+    for (const [peerId, r] of this.#cache) {
+      if (r === null) out.delete(peerId);
+      else out.set(peerId, r);
+    }
+    return [...out.values()];
   }
 
   async put(record: PeerRecord): Promise<void> {
     checkRecord(record);
+    const previous = this.#cache.get(record.peerId);
+    const merged: PeerRecord = {
+      ...record,
+      contact: record.contact || previous?.contact === true,
+    };
+    this.#cache.set(record.peerId, merged);
     const value = encode(storedPeerCodec, {
       version: STORED_FORMAT_VERSION,
-      addrs: [...record.addrs],
-      lastSeenMs: BigInt(Math.max(0, Math.floor(record.lastSeenMs))),
-      contact: record.contact,
+      addrs: [...merged.addrs],
+      lastSeenMs: BigInt(Math.max(0, Math.floor(merged.lastSeenMs))),
+      contact: merged.contact,
     });
     await this.store.write((tx) => this.#ns.put(tx, record.peerId, value), { sync: false });
   }
 
   async delete(peerId: string): Promise<void> {
+    this.#cache.set(peerId, null);
     await this.store.write((tx) => this.#ns.delete(tx, peerId), { sync: false });
   }
 }

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ParleyApp } from '../../src-core/app/parleyApp.js';
 import { safetyNumber, safetyQrPayload, generateUserKey } from '../../src-core/identity/index.js';
 import { MemoryPeerIdentityStore } from '../../src-core/net/index.js';
+import { fetchKeyPackage } from '../../src-core/delivery/keyPackageDirectory.js';
 import {
   PASS,
   appErrorCode,
@@ -114,6 +115,7 @@ describe('app: contacts over libp2p on 127.0.0.1', () => {
     expect(aS.records.newestRecord(userKeyOf(bob.app))?.sequence).toBe(2n);
 
     // Restart Alice from her folder: contacts, trust state and records survive; Bob reconnects.
+    const aliceKpOwner = kpOwnerOf(alice.app).slice();
     await closeApp(alice.app);
     const alice2 = openApp(alice.dir);
     await alice2.profile.unlock({ passphrase: PASS });
@@ -126,6 +128,20 @@ describe('app: contacts over libp2p on 127.0.0.1', () => {
     );
     expect((await alice2.contacts.safetyNumber({ userId: bMe.userId })).digits).toBe(aView.digits);
     await waitFor(async () => (await contactOf(alice2, bMe.userId))?.online === true, 'reconnect');
+    // The KeyPackages Bob holds for Alice still open after her restart: same owner key, and a
+    // package fetched from Bob is one whose private keys Alice2 holds.
+    const a2 = alice2.context.session();
+    expect(a2.keyPackages.signatureKeyPair.publicKey).toEqual(aliceKpOwner);
+    const fetched = await fetchKeyPackage(
+      a2.ports.requests,
+      a2.keyPackages.client.suite,
+      [(await bob.app.network.status()).peerId],
+      aliceKpOwner,
+    );
+    const held = a2.keyPackages.client
+      .keyPackageList()
+      .map((p) => Buffer.from(p.ref).toString('hex'));
+    expect(held).toContain(Buffer.from(fetched.ref).toString('hex'));
     const peers = await alice2.network.peers();
     expect(peers.find((p) => p.userId === bMe.userId)?.displayName).toBe('Robert');
     const status = await alice2.network.status();

@@ -143,6 +143,23 @@ export class KeyPackageStore {
     return n;
   }
 
+  /**
+   * The bundles we hold (private keys included), for the caller to store encrypted so that
+   * packages handed to contacts still open after a restart. The arrays are the live ones: encode
+   * them, do not keep them.
+   */
+  bundlesToStore(): KeyPackageBundle[] {
+    return [...this.bundles.values()];
+  }
+
+  /** Puts back bundles stored by `bundlesToStore` (a restart); a ref already held is skipped. */
+  restore(bundles: readonly KeyPackageBundle[]): void {
+    for (const b of bundles) {
+      const k = refKey(b.ref);
+      if (!this.bundles.has(k)) this.bundles.set(k, b);
+    }
+  }
+
   /** Deletes every KeyPackage (the client is going away). */
   clear(): void {
     for (const [k, b] of this.bundles) this.delete(k, b);

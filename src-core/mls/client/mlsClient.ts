@@ -80,6 +80,16 @@ export class MlsClient {
     return this.keyPackages.takeConsumed();
   }
 
+  /** Our KeyPackage bundles with their private keys, to store (see KeyPackageStore). */
+  keyPackageBundles(): KeyPackageBundle[] {
+    return this.keyPackages.bundlesToStore();
+  }
+
+  /** Restores stored bundles (made by a client with this credential and signature key). */
+  restoreKeyPackages(bundles: readonly KeyPackageBundle[]): void {
+    this.keyPackages.restore(bundles);
+  }
+
   /** Deletes the KeyPackages (and their private keys) that expired before `now` (seconds). */
   pruneExpiredKeyPackages(now: bigint): number {
     return this.keyPackages.pruneExpired(now);
