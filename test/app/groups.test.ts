@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ParleyApp } from '../../src-core/app/parleyApp.js';
+import { loopbackNetConfig } from '../../src-core/net/index.js';
 import { PASS, appErrorCode, cleanup, closeApp, newUser, openApp, waitFor } from './appFixture.js';
 
 afterEach(cleanup);
@@ -162,8 +163,11 @@ describe('app: groups over libp2p on 127.0.0.1', () => {
     const before = await Promise.all([alice, bob, carol].map((u) => texts(u.app, gid)));
     const reopened: ParleyApp[] = [];
     for (const u of [alice, bob, carol]) {
+      // Each comes back on its old port, where the others' address books look for it: a restart
+      // on a fresh port is found again only through a peer that learns the new address.
+      const listen = (await u.app.network.status()).listenAddrs.filter((a) => a.includes('/tcp/'));
       await closeApp(u.app);
-      const app = openApp(u.dir);
+      const app = openApp(u.dir, { net: loopbackNetConfig({ listen }) });
       await app.profile.unlock({ passphrase: PASS });
       reopened.push(app);
     }
