@@ -241,7 +241,9 @@ export class ChunkTransfers {
     const worker = async (): Promise<void> => {
       while (next < missing.length) {
         const i = missing[next++]!;
-        pending.push(await this.#fetchChunk(e, chunkHash(m, i)));
+        const chunk = await this.#fetchChunk(e, chunkHash(m, i));
+        // After the await: `pending` may be a new array by now (a flush took the old one).
+        pending.push(chunk);
         t.bytesDone += plainOf(i);
         if (pending.length >= CHUNKS_PER_BATCH) await flush();
       }
@@ -264,7 +266,9 @@ export class ChunkTransfers {
           await s.ports.requests.request(peer, CHUNKS_PROTOCOL, body, { timeoutMs: 30_000 }),
         );
         if (res.chunk === undefined) continue;
-        if (Buffer.from(sha256(res.chunk)).equals(Buffer.from(hash))) return res.chunk;
+        // A copy: the decoded bytes may be a view of a transport buffer that is reused later.
+        const chunk = res.chunk.slice();
+        if (Buffer.from(sha256(chunk)).equals(Buffer.from(hash))) return chunk;
       } catch {
         // Offline, refused or malformed: ask the next member.
       }
