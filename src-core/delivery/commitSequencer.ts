@@ -27,6 +27,8 @@ export interface SequencerHost {
   term(): bigint;
   /** Whether we lead now. */
   isLeader(): boolean;
+  /** Whether we may order commits now (a leader that knows it is behind must not). */
+  mayOrder(): boolean;
   /** Our branch within the fork window, oldest first. */
   branch(): readonly BranchEntry[];
   /** The hash of a valid commit of this epoch, by key. */
@@ -84,7 +86,7 @@ export class CommitSequencer {
    */
   step(again: boolean): void {
     const group = this.host.group();
-    if (!this.host.isLeader() || group.epoch !== this.epoch) return;
+    if (!this.host.isLeader() || !this.host.mayOrder() || group.epoch !== this.epoch) return;
     if (this.accepted === undefined) {
       const key = this.candidates.find((k) => this.host.candidateHash(k) !== undefined);
       if (key === undefined) return;
@@ -143,6 +145,7 @@ export class CommitSequencer {
     if (cached === 0 || this.proposalsSince === undefined) return;
     if (this.accepted !== undefined || this.candidates.length > 0) return;
     if (now - this.proposalsSince < this.timing.proposalCommitDelayMs) return;
+    if (!this.host.mayOrder()) return;
     // Once per batch of proposals: if MLS refuses the commit, wait for the next proposal rather
     // than failing again every tick.
     this.proposalsSince = undefined;

@@ -544,11 +544,8 @@ export class GroupSession {
   private tick(): void {
     const now = this.clock.now();
     this.sequencer.tick(now);
-    // No claim while leaving, or while behind (traffic of a later epoch seen lately): a leader at
-    // an old epoch (e.g. just restarted) could only order commits that fork the group.
-    const behind = now - this.aheadSeenAt < this.timing.electionTimeoutMs;
     const deadline = this.election.claimDeadline(this.memberLeaves());
-    if (deadline !== undefined && now >= deadline && !this.own.isLeaving && !behind) {
+    if (deadline !== undefined && now >= deadline && !this.own.isLeaving) {
       this.election.claim(now);
       this.leaderChanged();
     }
@@ -560,6 +557,9 @@ export class GroupSession {
       group: () => this.current,
       term: () => this.election.term,
       isLeader: () => this.isLeader,
+      // Not while behind (traffic of a later epoch seen lately): a leader at an old epoch (e.g.
+      // just restarted) may heartbeat, which gets it our branch, but ordering would fork.
+      mayOrder: () => this.clock.now() - this.aheadSeenAt >= this.timing.electionTimeoutMs,
       branch: () => this.history.all(),
       candidateHash: (key) => this.candidates.get(key)?.hash,
       ordered: (key, record) => {
