@@ -342,11 +342,8 @@ export class SecretTree {
   }
 
   /**
-   * A tree from stored contents; it takes ownership of the buffers. Checks what would otherwise
-   * surface later as wrong keys: indices in range, lengths, skipped generations ascending and
-   * below the ratchet, and the frontier invariant (stored nodes and used leaves are disjoint
-   * subtrees that together cover every leaf). Throws MlsError('state_corrupt'); the buffers are
-   * then left to the caller to wipe.
+   * A tree from stored contents; it takes ownership of the buffers. Checks them first
+   * (secretTreeRestore.ts): MlsError('state_corrupt'), the buffers then left to the caller to wipe.
    */
   static restore(
     suite: CipherSuite,
