@@ -35,7 +35,9 @@ export class ParleyApp implements ParleyApi {
     this.contacts = new ContactsServiceImpl(ctx);
     this.devices = new DevicesServiceImpl(ctx, () => this.identity.me());
     this.network = new NetworkServiceImpl(ctx);
-    this.groups = createGroupsService(ctx);
+    this.groups = createGroupsService(ctx, {
+      addContact: (code) => this.contacts.addByInviteCode({ code }),
+    });
     this.messages = createMessagesService(ctx);
     this.attachments = createAttachmentsService(ctx);
   }
