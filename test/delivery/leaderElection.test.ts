@@ -7,6 +7,7 @@ import {
   heartbeatTBSCodec,
 } from '../../src-core/delivery/heartbeat.js';
 import { LeaderElection } from '../../src-core/delivery/leaderElection.js';
+import { toHex } from '../support/shared.js';
 import { groupOf, text, untext } from './support/groupFixture.js';
 
 const timing = { heartbeatMs: 1_000, electionTimeoutMs: 4_000, staggerMs: 1_000 };
@@ -86,5 +87,35 @@ describe('leader election', () => {
     expect(carol!.session.term).toBe(1n);
     expect(carol!.session.leader).toBe(1);
     expect(carol!.seen.rejected?.map((r) => r.error.code)).toEqual(['stale_term']);
+  });
+
+  it('a member that is behind may claim (to be sent the branch) but orders nothing at its old epoch', () => {
+    const f = groupOf(['alice', 'bob', 'carol', 'dave']);
+    f.run(1_500);
+    const [alice, bob, carol, dave] = f.members;
+    // Carol and dave miss bob's update; then alice (the leader) crashes.
+    f.net.partition(['alice', 'bob'], ['carol', 'dave']);
+    bob!.session.update();
+    f.run(500);
+    alice!.session.stop();
+    f.net.heal();
+    // Dave wants a change at the old epoch; bob leads term 1 at epoch 2, carol claims at epoch 1.
+    dave!.session.update();
+    f.run(12_000);
+    expect(carol!.seen.behind?.length ?? 0).toBeGreaterThan(0);
+    for (const m of [bob!, carol!, dave!]) {
+      expect(m.seen.fork ?? [], m.name).toEqual([]);
+      expect(m.session.epoch, m.name).toBe(3n);
+      expect(toHex(m.session.group.epochAuthenticator()), m.name).toBe(
+        toHex(bob!.session.group.epochAuthenticator()),
+      );
+    }
+    // No record was ever signed for epoch 1 other than the one alice gave bob's update.
+    const epoch1Records = f.members
+      .flatMap((m) => m.published)
+      .filter((p) => p.kind === EnvelopeKind.orderingRecord && p.epoch === 1n)
+      .map((p) => toHex(p.envelope.slice(-64)));
+    expect(new Set(epoch1Records).size).toBe(1);
+    expect(dave!.seen.commitLost?.map((c) => c.epoch)).toEqual([1n]);
   });
 });
