@@ -3,6 +3,7 @@ import type { ParleyApp } from '../../src-core/app/parleyApp.js';
 import { safetyNumber, safetyQrPayload, generateUserKey } from '../../src-core/identity/index.js';
 import { MemoryPeerIdentityStore } from '../../src-core/net/index.js';
 import { fetchKeyPackage } from '../../src-core/delivery/keyPackageDirectory.js';
+import { makeIntroduction } from '../../src-core/app/introduction.js';
 import {
   PASS,
   appErrorCode,
@@ -105,6 +106,22 @@ describe('app: contacts over libp2p on 127.0.0.1', () => {
     expect(await appErrorCode(bob.app.contacts.verify({ userId: 'ff'.repeat(32) }))).toBe(
       'not_found',
     );
+
+    // Bad introductions over the network are refused and change nothing: garbage from a
+    // contact's peer, and a contact's genuine introduction replayed by a stranger's peer.
+    const trustBefore = Buffer.from(aS.trust.export()).toString('hex');
+    const alicePeer = aS.node.peerId;
+    await expect(
+      bS.ports.requests.request(alicePeer, 'contact', new Uint8Array([0, 1, 2, 3])),
+    ).rejects.toMatchObject({ code: 'peer_refused' });
+    const bobIntro = makeIntroduction(bS.identity.record, bS.identity.deviceKey, bS.node.peerId);
+    const cS = carol.app.context.session();
+    await cS.node.dial(aS.node.addresses()[0]!);
+    await expect(cS.ports.requests.request(alicePeer, 'contact', bobIntro)).rejects.toMatchObject({
+      code: 'peer_refused',
+    });
+    expect(Buffer.from(aS.trust.export()).toString('hex')).toBe(trustBefore);
+    expect((await alice.app.contacts.list()).map((c) => c.displayName)).toEqual(['Bob']);
 
     // A new name is signed as the next record and reaches the connected contact.
     await bob.app.identity.setDisplayName({ displayName: 'Robert' });
