@@ -123,20 +123,22 @@ export async function unprotectPrivateMessages<T>(
           }),
         ) ?? [];
       const pending: SignatureCheck[] = [];
-      segment.forEach((i, k) => {
-        const kn = keys[k];
-        if (kn === undefined) return;
-        try {
+      try {
+        segment.forEach((i, k) => {
+          const kn = keys[k];
+          if (kn === undefined) return;
           const check = openAndSign(state, messages[i]!, staged[i]!, kn, lookup);
           if (check !== undefined) {
             staged[i]!.check = checks++;
             pending.push(check);
           }
-        } finally {
-          kn.key.fill(0);
-          kn.nonce.fill(0);
+        });
+      } finally {
+        for (const kn of keys) {
+          kn?.key.fill(0);
+          kn?.nonce.fill(0);
         }
-      });
+      }
       if (pending.length > 0) verdicts.push(verifier.verify(pending, { help: false }));
       // Let the workers' answers in, so that they are handed the next chunks meanwhile.
       if (to < messages.length) await yieldToEventLoop();
