@@ -171,7 +171,7 @@ export function createGroupsService(ctx: AppContext, deps: GroupsServiceDeps = {
       mapped('groups.updateKeys', async () => {
         const e = hub.active(p.groupId);
         const own = e.group.ownLeaf;
-        const merged = waitFor(e.session, 'membership', (m) => m.updated.includes(own));
+        const merged = waitFor(e.session, 'epoch', (m) => m.committer === own);
         e.session.update();
         await merged;
         return hub.views.summary(e);

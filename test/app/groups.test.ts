@@ -191,4 +191,75 @@ describe('app: groups over libp2p on 127.0.0.1', () => {
     await waitFor(async () => (await texts(b2, gid)).includes('back again'), 'after restart');
     expect(await texts(c2, gid)).not.toContain('back again');
   });
+
+  it('invite by code, update keys, leave, policy', async () => {
+    const alice = await newUser('Alice');
+    const bob = await newUser('Bob');
+    const dave = await newUser('Dave');
+    await befriend(alice.app, bob.app);
+    const bId = (await bob.app.identity.me()).userId;
+    const g = await alice.app.groups.create({ name: 'Pair', members: [bId] });
+    const gid = g.groupId;
+    await waitFor(async () => (await bob.app.groups.list()).length === 1, 'bob joined');
+
+    // Dave is no contact yet: Alice adds him with his invite code.
+    const invited = await alice.app.groups.invite({
+      groupId: gid,
+      inviteCode: (await dave.app.identity.me()).inviteCode,
+    });
+    expect(invited.memberCount).toBe(3);
+    await waitFor(async () => (await dave.app.groups.list()).length === 1, 'dave joined');
+    await waitFor(
+      async () => (await bob.app.groups.members({ groupId: gid })).length === 3,
+      'bob sees dave',
+    );
+    await bob.app.messages.send({ groupId: gid, text: 'welcome Dave' });
+    await waitFor(async () => (await texts(dave.app, gid)).includes('welcome Dave'), 'dave reads');
+
+    // Our own key update: a new epoch, logged, and the same epoch code everywhere.
+    const before = (await alice.app.groups.list())[0]!.epoch;
+    const updated = await bob.app.groups.updateKeys({ groupId: gid });
+    expect(updated.epoch).toBe(before + 1);
+    await waitFor(async () => (await alice.app.groups.list())[0]!.epoch === before + 1, 'epoch');
+    const log = await alice.app.groups.membershipLog({ groupId: gid });
+    expect(log.entries[0]).toMatchObject({ change: 'keys_updated', actorName: 'Bob' });
+    await waitFor(
+      async () => (await dave.app.groups.list())[0]!.epoch === before + 1,
+      'dave epoch',
+    );
+    const [ca, cd] = await Promise.all(
+      [alice, dave].map((u) => u.app.groups.epochCode({ groupId: gid })),
+    );
+    expect(ca!.code).toBe(cd!.code);
+
+    // Policy: the defaults from the group's context; changing it is not possible yet.
+    expect(await dave.app.groups.policy({ groupId: gid })).toMatchObject({ membership: 'admins' });
+    const policy = await alice.app.groups.policy({ groupId: gid });
+    expect(await alice.app.groups.setPolicy({ groupId: gid, policy })).toEqual(policy);
+    expect(
+      await appErrorCode(
+        alice.app.groups.setPolicy({ groupId: gid, policy: { ...policy, membership: 'everyone' } }),
+      ),
+    ).toBe('conflict');
+    expect(await appErrorCode(dave.app.groups.setPolicy({ groupId: gid, policy }))).toBe(
+      'forbidden',
+    );
+
+    // Dave leaves: another member commits his removal; his history stays, the group is closed.
+    await dave.app.groups.leave({ groupId: gid });
+    expect((await dave.app.groups.list())[0]).toMatchObject({ state: 'left' });
+    expect(await texts(dave.app, gid)).toContain('welcome Dave');
+    await waitFor(
+      async () => (await alice.app.groups.members({ groupId: gid })).length === 2,
+      'gone',
+    );
+    const aliceLog = await alice.app.groups.membershipLog({ groupId: gid, limit: 1 });
+    expect(aliceLog.entries[0]).toMatchObject({ change: 'left', subjectName: 'Dave' });
+    expect(aliceLog.nextCursor).not.toBeNull();
+    const older = await alice.app.groups.membershipLog({
+      groupId: gid,
+      before: aliceLog.nextCursor!,
+    });
+    expect(older.entries.map((e) => e.change)).toContain('created');
+  });
 });

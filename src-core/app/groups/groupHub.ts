@@ -11,6 +11,7 @@
  * older than the restart is resolved by the delivery layer's rejoin path, not by a switch.)
  */
 import { groupChannel } from '../../delivery/channel.js';
+import { SenderType } from '../../mls/framing/sender.js';
 import { GroupSession } from '../../delivery/groupSession.js';
 import { createCredentialValidator } from '../../identity/index.js';
 import type { Group, GroupMember } from '../../mls/client/index.js';
@@ -79,6 +80,8 @@ export class GroupHub implements SessionParticipant {
   #config: GroupConfig | undefined;
   #policy: KeyPolicy | undefined;
   #unserve: (() => void)[] = [];
+  /** `<group hex>:<leaf>` of members whose self-removal we saw proposed. */
+  readonly #leavers = new Set<string>();
 
   private constructor(
     readonly ctx: AppContext,
@@ -124,7 +127,19 @@ export class GroupHub implements SessionParticipant {
     });
     this.#config = {
       validateCredential: validator.validate,
-      proposalPolicy: parleyProposalPolicy,
+      proposalPolicy: (proposal, sender, state) => {
+        const ok = parleyProposalPolicy(proposal, sender, state);
+        // A member removing itself is leaving: remembered so the log says so once it is merged.
+        if (
+          ok &&
+          'remove' in proposal &&
+          sender.senderType === SenderType.member &&
+          proposal.remove.removed === sender.leafIndex
+        ) {
+          this.#leavers.add(`${hexOf(state.groupId)}:${sender.leafIndex}`);
+        }
+        return ok;
+      },
       now: () => this.ctx.nowSeconds(),
     };
     const metaNs = session.store.namespace(GROUP_META_NS);
@@ -369,7 +384,8 @@ export class GroupHub implements SessionParticipant {
     updated: readonly number[],
   ): void {
     const ownLeaf = e.group?.ownLeaf;
-    const own = ownLeaf !== undefined && updated.includes(ownLeaf);
+    // Our leaf is renewed by an Update of ours, or by our own commit (its path).
+    const own = ownLeaf !== undefined && (updated.includes(ownLeaf) || e.committer === ownLeaf);
     if (own) {
       e.meta.sentSinceUpdate = 0;
       e.meta.lastUpdateMs = this.ctx.nowMs();
@@ -383,13 +399,16 @@ export class GroupHub implements SessionParticipant {
       }
       for (const m of removed) {
         const id = userIdOfCredential(m.credential);
-        const left = id !== undefined && id === actor;
-        entries.push(this.logEntry(tx, e, left ? 'left' : 'removed', actor, id, undefined, epoch));
+        const left = this.#leavers.delete(`${e.hex}:${m.leafIndex}`);
+        const by = left && id !== undefined ? id : actor;
+        entries.push(this.logEntry(tx, e, left ? 'left' : 'removed', by, id, undefined, epoch));
       }
       // A commit's own path renews its committer's keys; only a commit that changed nobody's
       // membership is logged as a key update.
       if (added.length === 0 && removed.length === 0) {
-        for (const leaf of updated) {
+        const renewed = new Set(updated);
+        if (e.committer !== undefined) renewed.add(e.committer);
+        for (const leaf of renewed) {
           const id = this.#userAt(e, leaf);
           if (id !== undefined) {
             entries.push(this.logEntry(tx, e, 'keys_updated', id, id, undefined, epoch));
