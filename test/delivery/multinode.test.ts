@@ -97,9 +97,15 @@ async function allAt(members: readonly LiveMember[], epoch: bigint, what: string
 }
 
 /** Chat: `from` sends `text`; the test remembers who must read it. */
-function say(from: LiveMember, text: string, to: readonly LiveMember[], expect: Map<string, string[]>) {
+function say(
+  from: LiveMember,
+  text: string,
+  to: readonly LiveMember[],
+  expect: Map<string, string[]>,
+) {
   from.send(text);
-  for (const m of to) if (m !== from) (expect.get(m.name) ?? expect.set(m.name, []).get(m.name)!).push(text);
+  for (const m of to)
+    if (m !== from) (expect.get(m.name) ?? expect.set(m.name, []).get(m.name)!).push(text);
 }
 
 describe('delivery over real libp2p nodes and real MLS', () => {
@@ -171,14 +177,125 @@ describe('delivery over real libp2p nodes and real MLS', () => {
 
     // After the catch-up the group goes on with m5 in it.
     say(m5, 'after: m5 is back', all, must);
-    await waitFor(() => all.every((m) => m === m5 || m.read.includes('after: m5 is back')), 'all to read m5');
+    await waitFor(
+      () => all.every((m) => m === m5 || m.read.includes('after: m5 is back')),
+      'all to read m5',
+    );
     for (const m of all) {
       const want = must.get(m.name) ?? [];
-      expect(want.filter((t) => !m.read.includes(t)), `${m.name} missed`).toEqual([]);
+      expect(
+        want.filter((t) => !m.read.includes(t)),
+        `${m.name} missed`,
+      ).toEqual([]);
       expect(m.notDelivered, `${m.name} notDelivered`).toEqual([]);
       expect(m.errors, `${m.name} errors`).toEqual([]);
     }
     expect(m6.read).not.toContain('during: m4 at epoch 3');
     expect(m6.read).not.toContain('after: m5 is back');
+  }, 60_000);
+
+  it('the leader killed mid-commit (before its record, then right after it): the group goes on under a new leader with a higher term', async () => {
+    const ms = await group(['k0', 'k1', 'k2', 'k3', 'k4']);
+    const [k0, k1, k2, k3, k4] = ms as Tuple<5>;
+    await allAt(ms, 1n, 'start');
+    await waitFor(() => ms.every((m) => m.session?.leader === 0), 'k0 to lead');
+    expect(k0.requireSession().isLeader).toBe(true);
+
+    // k2 sends a commit; the leader dies the moment it arrives, before ordering it.
+    k0.crashWhen = (dir, env) => dir === 'in' && env.kind === EnvelopeKind.commit;
+    k2.requireSession().update();
+    await waitFor(() => !k0.isUp, 'k0 to die on the commit');
+    const live1 = [k1, k2, k3, k4];
+    await allAt(live1, 2n, "k2's commit ordered by a new leader");
+    const term1 = k1.requireSession().term;
+    expect(term1).toBeGreaterThan(0n);
+    for (const m of live1) {
+      expect(m.requireSession().term).toBe(term1);
+      expect(m.requireSession().leader).toBe(k1.leafOf('k1'));
+    }
+
+    // The new leader dies right after publishing its ordering record for k3's commit.
+    k1.crashWhen = (dir, env) => dir === 'out' && env.kind === EnvelopeKind.orderingRecord;
+    k3.requireSession().update();
+    await waitFor(() => !k1.isUp, 'k1 to die after its record');
+    const live2 = [k2, k3, k4];
+    await allAt(live2, 3n, "k3's commit merged with the dead leader's record");
+
+    // The next change needs a leader again: a third term.
+    k4.requireSession().update();
+    await allAt(live2, 4n, "k4's commit ordered by a third leader");
+    const term2 = k2.requireSession().term;
+    expect(term2).toBeGreaterThan(term1);
+    for (const m of live2) {
+      expect(m.requireSession().term).toBe(term2);
+      expect(m.requireSession().leader).toBe(k2.leafOf('k2'));
+    }
+    const must = new Map<string, string[]>();
+    say(k4, 'after two leaders died', live2, must);
+    say(k2, 'the third leader speaks', live2, must);
+    await waitFor(
+      () => live2.every((m) => (must.get(m.name) ?? []).every((t) => m.read.includes(t))),
+      'the chat under the third leader',
+    );
+    for (const m of live2) expect(m.errors, m.name).toEqual([]);
+  }, 60_000);
+
+  it("a 2/2 partition with commits on both sides heals to one branch; the losing side's removal is kept", async () => {
+    const ms = await group(['p0', 'p1', 'p2', 'p3']);
+    const [p0, p1, p2, p3] = ms as Tuple<4>;
+    await allAt(ms, 1n, 'start');
+    const sideA = [p0, p1];
+    const sideB = [p2, p3];
+    for (const a of sideA) for (const b of sideB) if (a.isConnected(b)) await a.hangUp(b);
+    const apart = (): boolean => sideA.every((a) => sideB.every((b) => !a.isConnected(b)));
+    await waitFor(apart, 'the halves to be disconnected');
+
+    // Side A (term 0, led by p0) removes p3; p0 then writes on its branch.
+    p1.requireSession().remove([p1.leafOf('p3')]);
+    await allAt(sideA, 2n, "side A's removal of p3");
+    expect(p0.view()?.roster).toEqual(['p0', 'p1', 'p2']);
+    p0.send('A: after removing p3');
+    await waitFor(() => p1.read.includes('A: after removing p3'), 'p1 to read side A');
+
+    // Side B elects p2 (term 1) and commits an update by p3; p2 writes on its branch.
+    await waitFor(() => p2.session?.isLeader === true, 'side B to elect p2');
+    p3.requireSession().update();
+    await allAt(sideB, 2n, "side B's update");
+    const termB = p2.requireSession().term;
+    expect(termB).toBeGreaterThan(0n);
+    p2.send('B: before the heal');
+    await waitFor(() => p3.read.includes('B: before the heal'), 'p3 to read side B');
+    // Nothing redialled across the cut while the sides worked.
+    expect(apart()).toBe(true);
+
+    // Heal. B's branch has more members (4 against 3): A rolls back, applies B's commit, and
+    // removes p3 again on the winning branch before anything of A's goes out again.
+    for (const a of sideA) for (const b of sideB) await a.dial(b);
+    const winners = [p0, p1, p2];
+    await waitFor(() => p3.removed, 'p3 to be removed on the winning branch', 30_000);
+    await allAt(winners, 3n, 'one branch with the removal re-made');
+    expect(p0.view()?.roster).toEqual(['p0', 'p1', 'p2']);
+    expect(
+      p0.forks.some((f) => !f.won && f.reproposedRemovals >= 1) ||
+        p1.forks.some((f) => !f.won && f.reproposedRemovals >= 1),
+    ).toBe(true);
+    expect([...p0.forks, ...p1.forks].every((f) => !f.won)).toBe(true);
+    for (const m of winners) expect(m.requireSession().term).toBeGreaterThanOrEqual(termB);
+
+    // A's message from the losing branch is sent again on the winning one (after the removal):
+    // p2 reads it, p3 never does. B's message reaches A.
+    await waitFor(() => p2.read.includes('A: after removing p3'), "p2 to read A's resent message");
+    await waitFor(
+      () => p0.read.includes('B: before the heal') && p1.read.includes('B: before the heal'),
+      "A to read B's message",
+    );
+    p0.send('after the heal');
+    await waitFor(
+      () => p1.read.includes('after the heal') && p2.read.includes('after the heal'),
+      'chat after the heal',
+    );
+    expect(p3.read).not.toContain('A: after removing p3');
+    expect(p3.read).not.toContain('after the heal');
+    for (const m of ms) expect(m.rejoins, m.name).toEqual([]);
   }, 60_000);
 });

@@ -373,8 +373,7 @@ export class LiveMember {
     const session = this.session;
     const client = this.syncClient;
     const ports = this.ports;
-    if (!this.alive || session === undefined || client === undefined || ports === undefined)
-      return;
+    if (!this.alive || session === undefined || client === undefined || ports === undefined) return;
     if (this.syncing || !session.isRunning) return;
     const peers = ports.channels.subscribers(session.channel);
     if (peers.length === 0) return;
