@@ -23,6 +23,11 @@ export interface BranchEntry {
   /** The envelopes as published, to publish again when the other side of a fork needs them. */
   readonly commitEnvelope: Uint8Array;
   readonly recordEnvelope: Uint8Array;
+  /**
+   * The proposal envelopes of the epoch (ours and those MLS accepted): a commit may cite them by
+   * reference, so a member that lost them (a restart before it stored them) needs them again.
+   */
+  readonly proposalEnvelopes: readonly Uint8Array[];
   /** Members in the tree the commit produced (the fork rule's first criterion). */
   readonly membersAfter: number;
   readonly removed: readonly GroupMember[];
@@ -40,6 +45,7 @@ export function branchEntry(
   group: Group,
   commit: { readonly pending: PendingCommit; readonly hash: Uint8Array; readonly mls: Uint8Array },
   record: OrderingRecord,
+  proposalEnvelopes: readonly Uint8Array[],
 ): BranchEntry {
   const before = group.members();
   const { pending } = commit;
@@ -55,6 +61,7 @@ export function branchEntry(
       kind: EnvelopeKind.orderingRecord,
       record,
     }),
+    proposalEnvelopes,
     membersAfter: membersAfter(group, pending),
     removed: pending.removed.flatMap((leaf) => before.filter((m) => m.leafIndex === leaf)),
     added: pending.added.map((member, i) => ({
@@ -127,5 +134,29 @@ export class BranchHistory {
   destroy(): void {
     for (const e of this.entries) e.forkPoint?.destroy();
     this.entries = [];
+  }
+}
+
+/** How many proposal envelopes one epoch keeps for its branch entry (the rest are dropped). */
+const PROPOSALS_KEPT = 256;
+
+/** The proposal envelopes of the current epoch, for its branch entry once a commit ends it. */
+export class EpochProposals {
+  private epoch: bigint | undefined;
+  private envelopes: Uint8Array[] = [];
+
+  add(epoch: bigint, envelope: Uint8Array): void {
+    if (epoch !== this.epoch) this.reset(epoch);
+    if (this.envelopes.length < PROPOSALS_KEPT) this.envelopes.push(envelope);
+  }
+
+  /** The envelopes kept for `epoch` (none if they were of another epoch). */
+  of(epoch: bigint): readonly Uint8Array[] {
+    return epoch === this.epoch ? this.envelopes : [];
+  }
+
+  reset(epoch: bigint): void {
+    this.epoch = epoch;
+    this.envelopes = [];
   }
 }

@@ -122,7 +122,7 @@ export class CommitSequencer {
   }
 
   /**
-   * Publishes the commits and records of our kept branch again, for a member behind us or on
+   * Publishes the proposals, commits and records of our kept branch again, for a member behind us or on
    * another branch. At most once per heartbeat interval: what triggers it (a heartbeat of
    * another branch) cannot be verified, so it must not be an amplifier.
    */
@@ -132,6 +132,7 @@ export class CommitSequencer {
     if (now - this.lastRepublish < this.timing.heartbeatMs) return;
     this.lastRepublish = now;
     for (const e of this.host.branch()) {
+      for (const p of e.proposalEnvelopes) this.outbox.publish(p, e.epoch, EnvelopeKind.proposal);
       this.outbox.publish(e.commitEnvelope, e.epoch, EnvelopeKind.commit);
       this.outbox.publish(e.recordEnvelope, e.epoch, EnvelopeKind.orderingRecord);
     }

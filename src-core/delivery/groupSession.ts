@@ -13,7 +13,7 @@ import { SenderType } from '../mls/framing/sender.js';
 import { SeenMessages, decodeApplicationFrame } from './applicationFrame.js';
 import { BranchHistory } from './branchHistory.js';
 import type { BranchEntry } from './branchHistory.js';
-import { branchEntry } from './branchHistory.js';
+import { EpochProposals, branchEntry } from './branchHistory.js';
 import { groupChannel } from './channel.js';
 import type { Change } from './changes.js';
 import { keyPackageOf } from './changes.js';
@@ -35,6 +35,7 @@ import type { Candidate } from './ownChanges.js';
 import type { Clock, TimerHandle } from './ports.js';
 import type { MessageId, SessionEventName, SessionListener } from './sessionEvents.js';
 import { SessionEmitter } from './sessionEvents.js';
+import { SessionReports } from './sessionReports.js';
 import type { GroupSessionOptions, GroupSessionTiming } from './sessionOptions.js';
 import {
   DEFAULT_BUFFER_LIMIT,
@@ -67,9 +68,8 @@ export class GroupSession {
   private readonly unfollowable = new Set<string>();
   private readonly own: OwnChanges;
   private readonly seen: SeenMessages;
-  private behindReported: { epoch: bigint; at: number } | undefined;
-  private aheadSeenAt = Number.NEGATIVE_INFINITY;
-  private readonly rejoinReported = new Set<bigint>();
+  private readonly reports: SessionReports;
+  private readonly proposals = new EpochProposals();
   private unsubscribe: (() => void) | undefined;
   private timer: TimerHandle | undefined;
   private stopped = false;
@@ -84,6 +84,10 @@ export class GroupSession {
     const { channels } = options.ports;
     this.subscribeChannel = () => channels.subscribe(this.channel, (m) => this.receive(m.data));
     this.outbox = new Outbox(channels, this.channel, this.events);
+    this.reports = new SessionReports(this.events, this.timing.retryMs);
+    this.events.on('published', (e) => {
+      if (e.kind === EnvelopeKind.proposal) this.proposals.add(e.epoch, e.envelope);
+    });
     const now = this.clock.now();
     this.election = new LeaderElection(this.timing, this.current.ownLeaf, this.memberLeaves(), now);
     const resume = options.election;
@@ -291,16 +295,8 @@ export class GroupSession {
     this.reportRejoin(this.epoch, 'its ordered commit was staged before (ours, or a restart)');
   }
 
-  /** A `rejoinNeeded` report, once per epoch. */
   private reportRejoin(epoch: bigint, why: string): void {
-    if (this.rejoinReported.has(epoch)) return;
-    this.rejoinReported.add(epoch);
-    const error = new DeliveryError('rejoin_needed', `epoch ${epoch}: ${why}`);
-    this.events.emit('rejoinNeeded', {
-      forkEpoch: epoch,
-      error,
-      unsettled: this.outbox.unsettled(),
-    });
+    this.reports.rejoin(epoch, why, this.outbox.unsettled());
   }
 
   private onMessage(mls: Uint8Array, epoch: bigint, bytes: Uint8Array): void {
@@ -324,6 +320,7 @@ export class GroupSession {
         authenticatedData,
       });
     } else if (event.kind === 'proposal') {
+      if (epoch === this.epoch) this.proposals.add(epoch, bytes);
       this.sequencer.proposalReceived(this.clock.now());
     }
   }
@@ -392,7 +389,7 @@ export class GroupSession {
   private merge(candidate: Candidate, record: OrderingRecord): void {
     const group = this.current;
     const { pending } = candidate;
-    const entry = branchEntry(group, candidate, record);
+    const entry = branchEntry(group, candidate, record, this.proposals.of(group.epoch));
     const committer =
       pending.committer.senderType === SenderType.member ? pending.committer.leafIndex : undefined;
     const { updated, removesUs } = pending;
@@ -559,7 +556,7 @@ export class GroupSession {
       isLeader: () => this.isLeader,
       // Not while behind (traffic of a later epoch seen lately): a leader at an old epoch (e.g.
       // just restarted) may heartbeat, which gets it our branch, but ordering would fork.
-      mayOrder: () => this.clock.now() - this.aheadSeenAt >= this.timing.electionTimeoutMs,
+      mayOrder: () => this.clock.now() - this.reports.aheadSeenAt >= this.timing.electionTimeoutMs,
       branch: () => this.history.all(),
       candidateHash: (key) => this.candidates.get(key)?.hash,
       ordered: (key, record) => {
@@ -575,16 +572,8 @@ export class GroupSession {
     return this.current.members().map((m) => m.leafIndex);
   }
 
-  /**
-   * Once per epoch of ours, and again every `retryMs` while still behind (a sync may have failed):
-   * time-based, so forged epoch numbers can neither flood nor silence the reports.
-   */
   private reportBehind(seen: bigint): void {
-    const now = (this.aheadSeenAt = this.clock.now());
-    const last = this.behindReported;
-    if (last?.epoch === this.epoch && now - last.at < this.timing.retryMs) return;
-    this.behindReported = { epoch: this.epoch, at: now };
-    this.events.emit('behind', { epoch: this.epoch, seen });
+    this.reports.behind(this.epoch, seen, this.clock.now());
   }
 
   private checkRunning(): void {

@@ -24,6 +24,7 @@ import {
   encodeEnvelope,
 } from '../../../src-core/delivery/envelope.js';
 import { GroupSession } from '../../../src-core/delivery/groupSession.js';
+import { logBacklog } from '../../../src-core/delivery/logBacklog.js';
 import type { GroupSessionTiming } from '../../../src-core/delivery/groupSession.js';
 import {
   commitHash,
@@ -477,6 +478,7 @@ export class Member {
     const session = inc.session;
     const client = inc.client;
     if (session === undefined || client === undefined || inc.syncing || !session.isRunning) return;
+    this.replayBacklog(inc, session);
     const peers = inc.ports.channels.subscribers(session.channel);
     if (peers.length === 0) return;
     inc.syncing = true;
@@ -493,6 +495,7 @@ export class Member {
         // the session's fork logic needs it (with its record) to pick the branch.
         if (this.inc !== inc) return;
         for (const item of result.conflicts) this.replay(inc, session, groupId, item);
+        this.replayBacklog(inc, session);
       })
       .catch((e: unknown) => {
         if (this.inc === inc) this.observer.error(this, 'sync', e);
@@ -500,6 +503,16 @@ export class Member {
       .finally(() => {
         inc.syncing = false;
       });
+  }
+
+  /** What our log holds past the session's epoch (see logBacklog.ts), handed to it again. */
+  private replayBacklog(inc: Incarnation, session: GroupSession): void {
+    const log = inc.log;
+    if (log === undefined || this.inc !== inc || !session.isRunning) return;
+    const groupId = session.group.groupId;
+    for (const item of logBacklog(log, groupId, session.epoch)) {
+      this.replay(inc, session, groupId, item);
+    }
   }
 
   /** Hands a synced log item to the session as the envelopes it came in. */
