@@ -2,7 +2,7 @@
 // node_modules, so the native ones load from app.asar.unpacked) and preload.cjs (one CommonJS
 // file: a sandboxed preload can require nothing but 'electron').
 import { build } from 'esbuild';
-import { fileURLToPath } from 'node:url';
+import { URL, fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = `${root}dist/src-main`;

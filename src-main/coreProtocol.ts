@@ -21,7 +21,7 @@ const bytes = z.custom<Uint8Array>(
 );
 const requestId = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
-export const toCoreMessage = z.discriminatedUnion('type', [
+export const toCoreMessage = z.union([
   z.strictObject({
     type: z.literal('init'),
     profileDir: z.string().min(1).max(4096),

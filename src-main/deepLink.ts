@@ -14,6 +14,7 @@ const INVITE_PREFIX = 'PARLEY:1:';
 export const MAX_INVITE_CODE_LENGTH = 4096;
 /** Base32 (RFC 4648) upper case, no padding: the alphabet of an invite's body. */
 const BASE32_BODY = /^[A-Z2-7]+$/;
+const RAW_SHAPE = /^parley:\/\/invite\/[^/?#\\]+\/?$/i;
 
 export interface InviteLink {
   readonly kind: 'invite';
@@ -32,6 +33,8 @@ export function parseDeepLink(text: unknown): DeepLink | null {
   if (typeof text !== 'string') return null;
   // Bound the work before URL parsing: a code plus the scheme and percent-encoding overhead.
   if (text.length > 3 * MAX_INVITE_CODE_LENGTH + 64) return null;
+  // One path segment, checked on the raw text: URL parsing would resolve `..` and `.` first.
+  if (!RAW_SHAPE.test(text) || /\/\.{1,2}(\/|$)/.test(text)) return null;
   let url: URL;
   try {
     url = new URL(text);
