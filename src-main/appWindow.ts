@@ -10,7 +10,6 @@ import { BrowserWindow, ipcMain, screen } from 'electron';
 import { CORE_GONE_CHANNEL, PORT_CHANNEL, PORT_REQUEST_CHANNEL } from './ipcChannels.js';
 import {
   APP_ENTRY,
-  APP_ORIGIN,
   APP_SCHEME,
   SECURITY_HEADERS,
   isAppUrl,
@@ -45,7 +44,12 @@ export function serveRenderer(session: Session, rendererRoot: string): void {
   });
   // The policy is also forced on whatever reaches the page by another path, so no response of
   // the app's origin can arrive without it (or with a weaker one).
-  session.webRequest.onHeadersReceived({ urls: [`${APP_ORIGIN}/*`] }, (details, callback) => {
+  // No URL filter: match patterns for custom schemes are not portable; the check is here.
+  session.webRequest.onHeadersReceived((details, callback) => {
+    if (!isAppUrl(details.url)) {
+      callback({});
+      return;
+    }
     const headers = { ...details.responseHeaders };
     for (const name of Object.keys(headers)) {
       if (name.toLowerCase() in lowerSecurityHeaders) delete headers[name];

@@ -69,5 +69,13 @@ describe('npm start', () => {
     expect([...new Set(requires)]).toEqual(['electron']);
     expect(preload).toContain('exposeInMainWorld');
     expect(existsSync(join(root, 'dist', 'renderer', 'index.html'))).toBe(true);
+    // electron-builder.yml packs exactly what the build made, and starts the same main.
+    const builder = readFileSync(join(root, 'electron-builder.yml'), 'utf8');
+    const packed = [...builder.matchAll(/^ {2}- (dist\/src-main\/\S+)$/gm)].map((m) => m[1]!);
+    expect(packed.sort()).toEqual(
+      ['dist/src-main/core.js', 'dist/src-main/main.js', 'dist/src-main/preload.cjs'].sort(),
+    );
+    for (const file of packed) expect(existsSync(join(root, file)), file).toBe(true);
+    expect(builder).toContain(`extraMetadata:\n  main: ${pkg.main}\n`);
   });
 });
