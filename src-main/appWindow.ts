@@ -117,10 +117,17 @@ export async function createAppWindow(options: AppWindowOptions): Promise<Browse
   win.once('ready-to-show', () => win.show());
   rememberState(win, options.statePath);
 
+  // One port per page load: the preload asks once; a reload starts a new page (and the core
+  // ends the old page's channel when its port closes).
+  let served = false;
+  win.webContents.on('did-start-loading', () => {
+    served = false;
+  });
   const onPortRequest = (event: IpcMainEvent): void => {
     // Only this window's top frame, showing the app, gets a port.
     if (event.sender !== win.webContents || event.senderFrame !== win.webContents.mainFrame) return;
-    if (event.senderFrame === null || !isAppUrl(event.senderFrame.url)) return;
+    if (event.senderFrame === null || !isAppUrl(event.senderFrame.url) || served) return;
+    served = true;
     const port = options.connect();
     if (port === null) event.sender.send(CORE_GONE_CHANNEL);
     else event.sender.postMessage(PORT_CHANNEL, null, [port]);

@@ -52,6 +52,8 @@ export class CoreHost {
         if (message.type === 'ready') {
           ready = true;
           resolve();
+        } else if (message.type === 'failed') {
+          reject(new Error(message.reason));
         } else if (message.type === 'keychain') {
           void answerKeychainRequest(this.#options.keychain, message).then((result) => {
             this.#send(result);

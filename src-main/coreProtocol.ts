@@ -8,7 +8,7 @@
  *                  connect (+ one MessagePort)           serve the API on that port
  *                  keychain-result {id, ok, bytes|message}
  *                  shutdown                              lock, stop the node, exit
- *   core -> main   ready                                 after init
+ *   core -> main   ready | failed {reason}               after init
  *                  keychain {id, op, bytes}              wrap or unwrap with safeStorage
  *                  stopped                               after shutdown
  */
@@ -40,6 +40,7 @@ export const toCoreMessage = z.union([
 
 export const fromCoreMessage = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ready') }),
+  z.strictObject({ type: z.literal('failed'), reason: z.string().max(1000) }),
   z.strictObject({
     type: z.literal('keychain'),
     id: requestId,

@@ -5,6 +5,7 @@
  * safeStorage exists only in the main process. core.ts binds this to `process.parentPort`.
  */
 import { ParleyApp } from '../src-core/app/parleyApp.js';
+import { ParleyError } from '../src-core/errors.js';
 import type { Dispatcher } from '../src-core/app/rpc/server.js';
 import { serveChannel } from '../src-core/app/rpc/server.js';
 import type { NetConfig } from '../src-core/net/index.js';
@@ -100,12 +101,18 @@ export class CoreRuntime {
           this.#log('ignored a second init');
           return;
         }
-        this.#app = new ParleyApp({
-          profileDir: message.profileDir,
-          keyProtection: message.keyProtection,
-          keychain: wrappedKeySource(this.#keychain),
-          net: this.#options.net ?? defaultNetConfig(),
-        });
+        try {
+          this.#app = new ParleyApp({
+            profileDir: message.profileDir,
+            keyProtection: message.keyProtection,
+            keychain: wrappedKeySource(this.#keychain),
+            net: this.#options.net ?? defaultNetConfig(),
+          });
+        } catch (error) {
+          const reason = error instanceof ParleyError ? `${error.layer} ${error.code}` : 'internal';
+          this.#post({ type: 'failed', reason: `the app did not start (${reason})` });
+          return;
+        }
         this.#post({ type: 'ready' });
         return;
       case 'connect':
