@@ -13,6 +13,7 @@
  * session sees it) or just published ('out'), the member stops processing at once and its node
  * goes down.
  */
+import { performance } from 'node:perf_hooks';
 import type { CipherSuite } from '../../../src-core/crypto/types.js';
 import {
   CiphertextLog,
@@ -27,6 +28,7 @@ import {
   encodeEnvelope,
 } from '../../../src-core/delivery/envelope.js';
 import { GroupSession } from '../../../src-core/delivery/groupSession.js';
+import { logBacklog } from '../../../src-core/delivery/logBacklog.js';
 import type { GroupSessionTiming } from '../../../src-core/delivery/groupSession.js';
 import { Libp2pPorts } from '../../../src-core/delivery/libp2pPorts.js';
 import {
@@ -134,7 +136,7 @@ export class LiveMember {
   readonly notDelivered: SessionEvents['notDelivered'][] = [];
   readonly rejoins: SessionEvents['rejoinNeeded'][] = [];
   removed = false;
-  /** Log entries that sync brought us (from peers), over all catch-ups. */
+  /** Log entries that sync brought us (new ones, from peers), over all catch-ups. */
   synced = 0;
   /** Errors of the wiring (log, sync): none expected beyond a fork's log conflict. */
   readonly errors: string[] = [];
@@ -293,9 +295,37 @@ export class LiveMember {
     session.on('removed', () => {
       this.removed = true;
     });
+    if (process.env.LIVE_TRACE !== undefined) this.trace(session);
     session.start();
     persist();
     this.catchUp();
+  }
+
+  private note(what: string): void {
+    if (process.env.LIVE_TRACE !== undefined) process.stderr.write(`${this.name}: ${what}\n`);
+  }
+
+  /** `LIVE_TRACE=1`: the session's events on stderr, to reproduce a failure. */
+  private trace(session: GroupSession): void {
+    const t0 = performance.now();
+    const line = (what: string): void => {
+      const at = (performance.now() - t0).toFixed(0).padStart(6);
+      process.stderr.write(`${at} ${this.name} @${session.epoch}/t${session.term}: ${what}\n`);
+    };
+    session.on('epoch', (e) =>
+      line(`epoch ${e.epoch} by ${e.committer} term ${e.term} ${hex(e.commitHash).slice(0, 8)}`),
+    );
+    session.on('leader', (e) => line(`leader ${e.leader} term ${e.term}${e.self ? ' (us)' : ''}`));
+    session.on('fork', (e) => line(`fork ${JSON.stringify(e, (_, v: unknown) => String(v))}`));
+    session.on('rejected', (e) => line(`rejected ${e.error.code}: ${e.error.message}`));
+    session.on('commitLost', (e) => line(`commitLost ${e.epoch}`));
+    session.on('changeFailed', (e) => line(`changeFailed ${e.change}: ${e.error.message}`));
+    session.on('behind', (e) => line(`behind ${e.epoch} seen ${e.seen}`));
+    session.on('rejoinNeeded', (e) => line(`rejoinNeeded ${e.forkEpoch}: ${e.error.message}`));
+    session.on('removed', () => line('removed'));
+    session.on('membership', (e) =>
+      line(`membership +${e.added.map(nameOf).join(',')} -${e.removed.map(nameOf).join(',')}`),
+    );
   }
 
   /** Abrupt death: nothing more is processed or published; the node goes down. */
@@ -320,6 +350,11 @@ export class LiveMember {
           const env = peek(m.data);
           if (env !== undefined && this.crashWhen?.('in', env) === true) return this.crash();
           this.keep(m.data);
+          if (env !== undefined && env.kind !== EnvelopeKind.heartbeat) {
+            this.note(
+              `in kind ${env.kind} epoch ${env.epoch} from ${this.world.names.get(m.receivedFrom)}`,
+            );
+          }
           onMessage(m);
         }),
       subscribers: (channel) => channels.subscribers(channel),
@@ -375,6 +410,7 @@ export class LiveMember {
     const ports = this.ports;
     if (!this.alive || session === undefined || client === undefined || ports === undefined) return;
     if (this.syncing || !session.isRunning) return;
+    this.replayBacklog(session);
     const peers = ports.channels.subscribers(session.channel);
     if (peers.length === 0) return;
     this.syncing = true;
@@ -383,12 +419,16 @@ export class LiveMember {
     client
       .catchUp(groupId, from, peers, {
         deliver: (items) => {
+          this.synced += items.length;
           for (const item of items) this.replay(session, groupId, item);
         },
       })
       .then((result) => {
-        this.synced += result.added;
+        this.note(
+          `sync: added ${result.added}, ${result.duplicates} duplicates, peers ${JSON.stringify(result.peers)}`,
+        );
         for (const item of result.conflicts) this.replay(session, groupId, item);
+        this.replayBacklog(session);
       })
       .catch((e: unknown) => {
         if (this.alive) this.errors.push(`sync: ${String(e)}`);
@@ -398,8 +438,20 @@ export class LiveMember {
       });
   }
 
+  /** What our log holds past the session's epoch (see logBacklog.ts), handed to it again. */
+  private replayBacklog(session: GroupSession): void {
+    const log = this.log;
+    if (log === undefined || this.session !== session || !session.isRunning) return;
+    const groupId = session.group.groupId;
+    for (const item of logBacklog(log, groupId, session.epoch)) this.replay(session, groupId, item);
+  }
+
   /** Hands a synced item to the session as the envelopes it travelled in. */
-  private replay(session: GroupSession, groupId: Uint8Array, item: SyncItem): void {
+  private replay(
+    session: GroupSession,
+    groupId: Uint8Array,
+    item: Pick<SyncItem, 'kind' | 'epoch' | 'message' | 'orderingRecord'>,
+  ): void {
     if (this.session !== session) return;
     const base = { groupId, epoch: item.epoch };
     const envs: GroupEnvelope[] = [];
