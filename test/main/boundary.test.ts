@@ -20,6 +20,7 @@ import type { FromCoreMessage } from '../../src-main/coreProtocol.js';
 import { CoreRuntime } from '../../src-main/coreRuntime.js';
 import { answerKeychainRequest, safeStorageKeyWrapper } from '../../src-main/keychain.js';
 import type { MainPortLike } from '../../src-main/portAdapter.js';
+import { mainPortChannel } from '../../src-main/portAdapter.js';
 import type { PreloadRelay } from '../../src-main/preloadRelay.js';
 import { MAX_QUEUED_FRAMES, createPreloadRelay } from '../../src-main/preloadRelay.js';
 import { FakeSafeStorage } from './fakeSafeStorage.js';
@@ -231,7 +232,7 @@ describe('renderer -> preload relay -> MessagePort -> core', () => {
     expect(core.posted).toEqual([{ type: 'ready' }]);
   });
 
-  it("closing the page's port ends its channel; the relay tells the page when the core is gone", async () => {
+  it('when the relay closes (core gone), pending calls fail and the client learns it', async () => {
     const core = await startCore(await profileDir(), 'passphrase');
     const { relay, client } = await connectPage(core);
     await client.profile.status();
@@ -239,6 +240,24 @@ describe('renderer -> preload relay -> MessagePort -> core', () => {
     relay.close();
     await expect(pending).rejects.toMatchObject({ code: 'unavailable' });
     expect((await client.closed).code).toBe('unavailable');
+  });
+});
+
+describe('MessagePortMain adapter (the core side of a port)', () => {
+  it('the channel closes when the other end goes, and closing it closes the port', async () => {
+    const a = new MessageChannel();
+    ports.push(a.port1, a.port2);
+    const channel = mainPortChannel(mainPort(a.port1), 'the window');
+    const reason = new Promise<AppError>((resolve) => channel.onClose(resolve));
+    a.port2.close();
+    expect(await reason).toMatchObject({ code: 'unavailable', detail: 'the window is gone' });
+
+    const b = new MessageChannel();
+    ports.push(b.port1, b.port2);
+    const other = mainPortChannel(mainPort(b.port1), 'the window');
+    const gone = new Promise<void>((resolve) => b.port2.once('close', () => resolve()));
+    other.close();
+    await gone;
   });
 });
 
