@@ -98,7 +98,12 @@ export interface ControlServer {
 export async function startControl(
   profileDir: string,
   api: ParleyApi,
-  options: { port?: number; allowedOrigins?: readonly string[] } = {},
+  options: {
+    port?: number;
+    allowedOrigins?: readonly string[];
+    /** Told when the app broke its own contract (the caller only saw `internal`, or no event). */
+    onContractViolation?: (where: string) => void;
+  } = {},
 ): Promise<ControlServer> {
   const existing = await readRecord(profileDir);
   if (existing !== null && existing.pid !== process.pid && alive(existing.pid)) {
@@ -109,6 +114,7 @@ export async function startControl(
     host: '127.0.0.1',
     port: options.port ?? 0,
     allowedOrigins: options.allowedOrigins ?? [],
+    onContractViolation: (where) => options.onContractViolation?.(where),
   });
   try {
     const socket = new WebSocket(rpc.url);

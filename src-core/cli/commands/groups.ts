@@ -100,16 +100,17 @@ export function registerGroups(program: Command): void {
       const env = envOf(cmd);
       const entries = await withPeer(env, async (peer) => {
         const { groupId } = await resolveGroup(peer.api, groupArg);
+        // Pages come newest first (each page too); people read a log oldest first.
         const all: MembershipLogEntry[][] = [];
         let before: string | undefined;
         do {
           const page = await peer.api.groups.membershipLog(
             before === undefined ? { groupId } : { groupId, before },
           );
-          all.unshift(page.entries);
+          all.push(page.entries);
           before = page.nextCursor ?? undefined;
         } while (before !== undefined);
-        return all.flat();
+        return all.flat().reverse();
       });
       env.out.result(entries, (l) => l.map(formatLogEntry).join('\n'));
     });

@@ -52,6 +52,12 @@ async function readyLine(env: Env, app: ParleyApp, extra: Record<string, unknown
   );
 }
 
+/** The app answered or emitted something its schema refuses: logged (the caller saw `internal`). */
+function violation(env: Env): (where: string) => void {
+  return (where) =>
+    env.out.event('contract_violation', { where }, `app contract violation in ${where}`);
+}
+
 export function registerRun(program: Command): void {
   program
     .command('daemon')
@@ -65,7 +71,7 @@ export function registerRun(program: Command): void {
       let control: ControlServer | undefined;
       try {
         await unlockLocal(app);
-        control = await startControl(profileDir, app);
+        control = await startControl(profileDir, app, { onContractViolation: violation(env) });
       } catch (error) {
         await app.close();
         throw error;
@@ -106,7 +112,10 @@ export function registerRun(program: Command): void {
         }
         web = await startStaticServer(root, o.port);
         const origin = `http://127.0.0.1:${web.port}`;
-        control = await startControl(profileDir, app, { allowedOrigins: [origin] });
+        control = await startControl(profileDir, app, {
+          allowedOrigins: [origin],
+          onContractViolation: violation(env),
+        });
         web.setRpcPort(control.rpc.port);
         const url = `${origin}/#token=${control.rpc.issueToken()}&ws=${control.rpc.port}`;
         await readyLine(env, app, { url }, `Open ${url}\n(the link works once; keep it private)`);
