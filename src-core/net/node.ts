@@ -7,7 +7,7 @@ import { dcutr } from '@libp2p/dcutr';
 import { gossipsub } from '@libp2p/gossipsub';
 import type { GossipSub } from '@libp2p/gossipsub';
 import { identify } from '@libp2p/identify';
-import type { Libp2p, PeerId } from '@libp2p/interface';
+import type { Connection, Libp2p, PeerId } from '@libp2p/interface';
 import { mdns } from '@libp2p/mdns';
 import { noise } from '@libp2p/noise';
 import { peerIdFromString } from '@libp2p/peer-id';
@@ -129,6 +129,8 @@ export class ParleyNode {
   readonly addressBook: PeerAddressBook;
   readonly #libp2p: Libp2p;
   readonly #discovery: Discovery;
+  /** Connections whose identify exchange finished (see dial). */
+  readonly #identified = new WeakSet<Connection>();
   #state: 'created' | 'started' | 'stopped' = 'created';
 
   /** Use createParleyNode. */
@@ -157,6 +159,7 @@ export class ParleyNode {
       config.invites,
       this.events,
     );
+    libp2p.addEventListener('peer:identify', (evt) => this.#identified.add(evt.detail.connection));
     libp2p.addEventListener('peer:connect', (evt) => this.#peerChange('peer:online', evt.detail));
     libp2p.addEventListener('peer:disconnect', (evt) =>
       this.#peerChange('peer:offline', evt.detail),
@@ -217,12 +220,43 @@ export class ParleyNode {
       AbortSignal.timeout(this.config.connections.dialTimeoutMs),
       ...(options.signal ? [options.signal] : []),
     ]);
+    let conn: Connection;
     try {
-      const conn = await this.#libp2p.dial(dest, { signal });
-      return conn.remotePeer.toString();
+      conn = await this.#libp2p.dial(dest, { signal });
     } catch (cause) {
       throw new NetError('dial_failed', `cannot dial ${target}`, { cause });
     }
+    await this.#identifiedOrGone(conn, signal);
+    return conn.remotePeer.toString();
+  }
+
+  /**
+   * Waits until identify has run on `conn` (or it closed, or `signal` fired). The dialler's side
+   * of a connection opens before the listener's: the listener still has the last Noise message
+   * and the muxer negotiation to process. A dial that returned at once let the caller tell the
+   * other node to use the connection while it did not list it yet, and that node, asking us by
+   * peer id with no connection and no address learnt, failed ("no valid addresses"). The
+   * listener answering identify on the connection proves it holds the connection.
+   */
+  async #identifiedOrGone(conn: Connection, signal: AbortSignal): Promise<void> {
+    if (this.#identified.has(conn) || conn.status !== 'open' || signal.aborted) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearInterval(poll);
+        this.#libp2p.removeEventListener('peer:identify', onIdentify);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const onIdentify = (): void => {
+        if (this.#identified.has(conn)) done();
+      };
+      // Identify failing (a peer without it) or the connection closing fire no identify event.
+      const poll = setInterval(() => {
+        if (conn.status !== 'open') done();
+      }, 50);
+      this.#libp2p.addEventListener('peer:identify', onIdentify);
+      signal.addEventListener('abort', done);
+    });
   }
 
   async hangUp(peerId: string): Promise<void> {
