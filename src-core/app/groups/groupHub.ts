@@ -13,6 +13,7 @@
 import { groupChannel } from '../../delivery/channel.js';
 import { SenderType } from '../../mls/framing/sender.js';
 import { GroupSession } from '../../delivery/groupSession.js';
+import type { ChannelPort } from '../../delivery/ports.js';
 import { createCredentialValidator } from '../../identity/index.js';
 import type { Group, GroupMember } from '../../mls/client/index.js';
 import { Group as MlsGroup } from '../../mls/client/index.js';
@@ -242,9 +243,19 @@ export class GroupHub implements SessionParticipant {
   startSession(e: GroupEntry): void {
     const s = this.session;
     if (e.group === undefined) throw new AppError('internal', 'a group without its state');
+    const inner = s.ports.channels;
+    // Nothing leaves before the state that made it is on disk: a publish waits for the group's
+    // pending transactions (a send stores its ratchet step in the one it runs in). Otherwise a
+    // crash between the two would restore an older sender ratchet and encrypt again under a key
+    // and nonce already used.
+    const channels: ChannelPort = {
+      publish: (channel, data) => e.chain.then(() => inner.publish(channel, data)),
+      subscribe: (channel, onMessage) => inner.subscribe(channel, onMessage),
+      subscribers: (channel) => inner.subscribers(channel),
+    };
     const session = new GroupSession({
       group: e.group,
-      ports: { clock: s.ports.clock, channels: s.ports.channels },
+      ports: { clock: s.ports.clock, channels },
       ...(this.options.sessionTiming === undefined ? {} : { timing: this.options.sessionTiming }),
     });
     e.session = session;
