@@ -14,6 +14,8 @@ export interface Peer {
   readonly api: ParleyApi;
   /** `daemon`: a running daemon/serve does the work; `local`: this process runs the peer. */
   readonly mode: 'daemon' | 'local';
+  /** Settles when the daemon connection is gone (never for an in-process peer). */
+  readonly gone: Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -49,6 +51,7 @@ export async function openPeer(g: GlobalOptions): Promise<Peer> {
     return {
       api: client,
       mode: 'daemon',
+      gone: client.closed,
       close: () => {
         client.close();
         return Promise.resolve();
@@ -62,7 +65,7 @@ export async function openPeer(g: GlobalOptions): Promise<Peer> {
     await app.close();
     throw error;
   }
-  return { api: app, mode: 'local', close: () => app.close() };
+  return { api: app, mode: 'local', gone: new Promise(() => undefined), close: () => app.close() };
 }
 
 const sleep = (ms: number): Promise<void> =>

@@ -202,8 +202,9 @@ export function registerMessages(program: Command): void {
         env.out.notice(
           `watching (${peer.mode === 'daemon' ? 'through the daemon' : 'in-process peer'}); Ctrl-C stops`,
         );
-        await untilSignal();
+        const ended = await Promise.race([untilSignal(), peer.gone.then(() => 'gone' as const)]);
         off();
+        if (ended === 'gone') throw new AppError('unavailable', 'the daemon stopped');
       });
     });
 }
