@@ -95,7 +95,10 @@ describe('app: groups over libp2p on 127.0.0.1', () => {
         return m.text === 'hello, team' && m.reactions[0]?.count === 2;
       }, 'edit and reactions');
       await waitFor(
-        async () => (await u.app.messages.get({ groupId: gid, messageId: oops.messageId })).deleted,
+        async () =>
+          (await u.app.messages.history({ groupId: gid })).messages.some(
+            (m) => m.messageId === oops.messageId && m.deleted,
+          ),
         'deleted',
       );
       await waitFor(async () => (await texts(u.app, gid)).includes('hi Alice'), 'reply');
