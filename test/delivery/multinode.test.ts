@@ -201,43 +201,69 @@ describe('delivery over real libp2p nodes and real MLS', () => {
 
   it('the leader killed mid-commit (before its record, then right after it): the group goes on under a new leader with a higher term', async () => {
     const ms = await group(['k0', 'k1', 'k2', 'k3', 'k4']);
-    const [k0, k1, k2, k3, k4] = ms as Tuple<5>;
     await allAt(ms, 1n, 'start');
-    await waitFor(() => ms.every((m) => m.session?.leader === 0), 'k0 to lead');
-    expect(k0.requireSession().isLeader).toBe(true);
 
-    // k2 sends a commit; the leader dies the moment it arrives, before ordering it.
-    k0.crashWhen = (dir, env) => dir === 'in' && env.kind === EnvelopeKind.commit;
-    k2.requireSession().update();
-    await waitFor(() => !k0.isUp, 'k0 to die on the commit');
-    const live1 = [k1, k2, k3, k4];
-    await allAt(live1, 2n, "k2's commit ordered by a new leader");
-    const term1 = k1.requireSession().term;
-    expect(term1).toBeGreaterThan(0n);
-    for (const m of live1) {
-      expect(m.requireSession().term).toBe(term1);
-      expect(m.requireSession().leader).toBe(k1.leafOf('k1'));
-    }
+    // The members agree on a leader, under one term; `dead` are not it.
+    const agreed = (live: readonly LiveMember[], dead: readonly LiveMember[]) => () => {
+      const s = live.map((m) => m.session);
+      const first = s[0];
+      return (
+        first !== undefined &&
+        s.every(
+          (x) => x?.isRunning === true && x.term === first.term && x.leader === first.leader,
+        ) &&
+        dead.every((d) => live[0]!.leafOf(d.name) !== first.leader)
+      );
+    };
+    const leaderOf = (live: readonly LiveMember[]): LiveMember =>
+      live.find((m) => m.session?.isLeader === true)!;
+    // Kills `leader` at the planted point; records whether it still led when it died.
+    const plant = (leader: LiveMember, dir: 'in' | 'out', kind: number) => {
+      const died = { asLeader: false };
+      leader.crashWhen = (d, env) => {
+        if (d !== dir || env.kind !== kind) return false;
+        died.asLeader = leader.session?.isLeader === true;
+        return true;
+      };
+      return died;
+    };
 
-    // The new leader dies right after publishing its ordering record for k3's commit.
-    k1.crashWhen = (dir, env) => dir === 'out' && env.kind === EnvelopeKind.orderingRecord;
-    k3.requireSession().update();
-    await waitFor(() => !k1.isUp, 'k1 to die after its record');
-    const live2 = [k2, k3, k4];
-    await allAt(live2, 3n, "k3's commit merged with the dead leader's record");
+    // A member sends a commit; the leader dies the moment it arrives, before ordering it.
+    await waitFor(agreed(ms, []), `a leader (${describeViews(ms)})`);
+    const l1 = leaderOf(ms);
+    const term0 = l1.requireSession().term;
+    const died1 = plant(l1, 'in', EnvelopeKind.commit);
+    ms.find((m) => m !== l1)!
+      .requireSession()
+      .update();
+    await waitFor(() => !l1.isUp, `${l1.name} to die on the commit`);
+    expect(died1.asLeader).toBe(true);
+    const live1 = ms.filter((m) => m !== l1);
+    await allAt(live1, 2n, 'the commit ordered by a new leader');
+    await waitFor(agreed(live1, [l1]), `a leader among the living (${describeViews(live1)})`);
+    const term1 = live1[0]!.requireSession().term;
+    expect(term1).toBeGreaterThan(term0);
 
-    // The next change needs a leader again: a third term.
-    k4.requireSession().update();
-    await allAt(live2, 4n, "k4's commit ordered by a third leader");
-    const term2 = k2.requireSession().term;
-    expect(term2).toBeGreaterThan(term1);
-    for (const m of live2) {
-      expect(m.requireSession().term).toBe(term2);
-      expect(m.requireSession().leader).toBe(k2.leafOf('k2'));
-    }
+    // The new leader dies right after publishing its ordering record for the next commit.
+    const l2 = leaderOf(live1);
+    const died2 = plant(l2, 'out', EnvelopeKind.orderingRecord);
+    live1
+      .find((m) => m !== l2)!
+      .requireSession()
+      .update();
+    await waitFor(() => !l2.isUp, `${l2.name} to die after its record`);
+    expect(died2.asLeader).toBe(true);
+    const live2 = live1.filter((m) => m !== l2);
+    await allAt(live2, 3n, "the commit merged with the dead leader's record");
+
+    // The next change needs a leader again: a third one, under a higher term.
+    live2[live2.length - 1]!.requireSession().update();
+    await allAt(live2, 4n, 'a commit ordered by a third leader');
+    await waitFor(agreed(live2, [l1, l2]), `a third leader (${describeViews(live2)})`);
+    expect(live2[0]!.requireSession().term).toBeGreaterThan(term1);
     const must = new Map<string, string[]>();
-    say(k4, 'after two leaders died', live2, must);
-    say(k2, 'the third leader speaks', live2, must);
+    say(live2[0]!, 'after two leaders died', live2, must);
+    say(live2[1]!, 'the group goes on', live2, must);
     await waitFor(
       () => live2.every((m) => (must.get(m.name) ?? []).every((t) => m.read.includes(t))),
       'the chat under the third leader',
@@ -262,8 +288,11 @@ describe('delivery over real libp2p nodes and real MLS', () => {
     p0.send('A: after removing p3');
     await waitFor(() => p1.read.includes('A: after removing p3'), 'p1 to read side A');
 
-    // Side B elects p2 (term 1) and commits an update by p3; p2 writes on its branch.
-    await waitFor(() => p2.session?.isLeader === true, 'side B to elect p2');
+    // Side B elects a leader of its own (a new term) and commits an update by p3; p2 writes.
+    await waitFor(
+      () => sideB.some((m) => m.session?.isLeader === true && m.session.term > 0n),
+      'side B to elect a leader',
+    );
     p3.requireSession().update();
     await allAt(sideB, 2n, "side B's update");
     const termB = p2.requireSession().term;
@@ -303,4 +332,21 @@ describe('delivery over real libp2p nodes and real MLS', () => {
     expect(p3.read).not.toContain('after the heal');
     for (const m of ms) expect(m.rejoins, m.name).toEqual([]);
   }, 60_000);
+
+  // Known bug (reported): a heartbeat is the same bytes at the same epoch and term (Ed25519 is
+  // deterministic and the heartbeat has no counter), and gossip ids are content-derived with a
+  // 10 min seen-cache, so only a leader's first heartbeat of an epoch and term reaches anyone;
+  // in a quiet group the followers time out and claim new terms, round after round.
+  it.fails(
+    'a quiet group: a follower keeps hearing its leader (heartbeats are not deduplicated away)',
+    async () => {
+      const ms = await group(['q0', 'q1', 'q2']);
+      const [, q1] = ms as Tuple<3>;
+      await allAt(ms, 1n, 'start');
+      await new Promise((r) => setTimeout(r, 4_000)); // 13 heartbeat intervals of 300 ms
+      const most = Math.max(0, ...q1.heartbeatsIn.values());
+      expect(most, JSON.stringify([...q1.heartbeatsIn])).toBeGreaterThanOrEqual(3);
+    },
+    30_000,
+  );
 });

@@ -138,6 +138,8 @@ export class LiveMember {
   removed = false;
   /** Log entries that sync brought us (new ones, from peers), over all catch-ups. */
   synced = 0;
+  /** Heartbeat envelopes that reached us, by "epoch/term/leader leaf". */
+  readonly heartbeatsIn = new Map<string, number>();
   /** Errors of the wiring (log, sync): none expected beyond a fork's log conflict. */
   readonly errors: string[] = [];
 
@@ -350,7 +352,10 @@ export class LiveMember {
           const env = peek(m.data);
           if (env !== undefined && this.crashWhen?.('in', env) === true) return this.crash();
           this.keep(m.data);
-          if (env !== undefined && env.kind !== EnvelopeKind.heartbeat) {
+          if (env?.kind === EnvelopeKind.heartbeat) {
+            const key = `${env.epoch}/${env.heartbeat.term}/${env.heartbeat.leaderLeaf}`;
+            this.heartbeatsIn.set(key, (this.heartbeatsIn.get(key) ?? 0) + 1);
+          } else if (env !== undefined) {
             this.note(
               `in kind ${env.kind} epoch ${env.epoch} from ${this.world.names.get(m.receivedFrom)}`,
             );
