@@ -7,6 +7,7 @@
  * bounded, and a state leaving the window is destroyed at once.
  */
 import type { Group, GroupMember, PendingCommit } from '../mls/client/index.js';
+import { SenderType } from '../mls/framing/sender.js';
 import type { KeyPackage } from '../mls/keyPackage.js';
 import { EnvelopeKind, encodeEnvelope } from './envelope.js';
 import { DeliveryError } from './errors.js';
@@ -28,12 +29,21 @@ export interface BranchEntry {
    * reference, so a member that lost them (a restart before it stored them) needs them again.
    */
   readonly proposalEnvelopes: readonly Uint8Array[];
+  /** The committer's leaf (undefined for a commit by a non-member). */
+  readonly committer: number | undefined;
+  /** When we merged it (the session's clock). */
+  readonly mergedAt: number;
   /** Members in the tree the commit produced (the fork rule's first criterion). */
   readonly membersAfter: number;
   readonly removed: readonly GroupMember[];
   readonly added: readonly { readonly member: GroupMember; readonly keyPackage: KeyPackage }[];
   /** The state at `epoch`, before the commit: the fork point. */
   forkPoint: Group | undefined;
+  /**
+   * The epoch's other commits MLS processed (by hash key), pending on the fork point: a commit
+   * cannot be processed twice, and one of them may turn out to be the other branch's.
+   */
+  readonly others: Map<string, PendingCommit>;
 }
 
 /**
@@ -46,6 +56,7 @@ export function branchEntry(
   commit: { readonly pending: PendingCommit; readonly hash: Uint8Array; readonly mls: Uint8Array },
   record: OrderingRecord,
   proposalEnvelopes: readonly Uint8Array[],
+  mergedAt: number,
 ): BranchEntry {
   const before = group.members();
   const { pending } = commit;
@@ -62,6 +73,9 @@ export function branchEntry(
       record,
     }),
     proposalEnvelopes,
+    committer:
+      pending.committer.senderType === SenderType.member ? pending.committer.leafIndex : undefined,
+    mergedAt,
     membersAfter: membersAfter(group, pending),
     removed: pending.removed.flatMap((leaf) => before.filter((m) => m.leafIndex === leaf)),
     added: pending.added.map((member, i) => ({
@@ -69,6 +83,7 @@ export function branchEntry(
       keyPackage: pending.staged.added[i]!.keyPackage,
     })),
     forkPoint: undefined,
+    others: new Map(),
   };
 }
 
@@ -92,7 +107,11 @@ export class BranchHistory {
     this.entries.push(entry);
     this.hashes.set(entry.epoch, entry.commitHash);
     while (this.hashes.size > HASHES_KEPT) this.hashes.delete(this.hashes.keys().next().value!);
-    while (this.entries.length > this.window) this.entries.shift()!.forkPoint?.destroy();
+    while (this.entries.length > this.window) {
+      const old = this.entries.shift()!;
+      old.forkPoint?.destroy();
+      old.others.clear();
+    }
   }
 
   /** The commit hash that ended `epoch` on our branch, if we merged it and still remember. */
@@ -126,6 +145,7 @@ export class BranchHistory {
       if (e.epoch !== epoch) {
         e.forkPoint?.destroy();
         e.forkPoint = undefined;
+        e.others.clear();
       }
     }
     return cut;

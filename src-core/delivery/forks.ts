@@ -23,7 +23,7 @@ import type { Change } from './changes.js';
 import { keyPackageOf } from './changes.js';
 import { DeliveryError, toDeliveryError } from './errors.js';
 import type { OrderingRecord } from './orderingRecord.js';
-import { compareBytes, verifyOrderingRecord } from './orderingRecord.js';
+import { compareBytes, hashKey, verifyOrderingRecord } from './orderingRecord.js';
 
 /** What the fork rule looks at: the first commit of a branch after the fork point. */
 export interface BranchTip {
@@ -64,13 +64,21 @@ export function judgeFork(
   commit: Uint8Array,
 ): ForkJudgement {
   verifyOrderingRecord(forkPoint.state, record);
-  let event;
-  try {
-    event = forkPoint.process(commit);
-  } catch (e) {
-    throw toDeliveryError(e);
+  // Processed already at that epoch (it lost the race there): MLS keeps it pending on the fork
+  // point, and could not process it again (its handshake key is spent).
+  let staged = ours.others.get(hashKey(record.commitHash));
+  if (staged === undefined) {
+    let event;
+    try {
+      event = forkPoint.process(commit);
+    } catch (e) {
+      throw toDeliveryError(e);
+    }
+    if (event.kind !== 'commit') throw new DeliveryError('wrong_kind', 'not a commit');
+    staged = event.commit;
   }
-  if (event.kind !== 'commit') throw new DeliveryError('wrong_kind', 'not a commit');
+  ours.others.delete(hashKey(record.commitHash));
+  const event = { commit: staged };
   const theirs: BranchTip = {
     membersAfter: membersAfter(forkPoint, event.commit),
     term: record.term,

@@ -9,7 +9,6 @@
  */
 import type { Group, KeyPackageInput } from '../mls/client/index.js';
 import { MlsError } from '../mls/errors.js';
-import { SenderType } from '../mls/framing/sender.js';
 import { SeenMessages, decodeApplicationFrame } from './applicationFrame.js';
 import { BranchHistory } from './branchHistory.js';
 import type { BranchEntry } from './branchHistory.js';
@@ -30,6 +29,7 @@ import { LeaderElection } from './leaderElection.js';
 import type { OrderingRecord } from './orderingRecord.js';
 import { bytesEqual, commitHash, hashKey, verifyOrderingRecord } from './orderingRecord.js';
 import { Outbox } from './outbox.js';
+import { Rejoins } from './rejoin.js';
 import { OwnChanges } from './ownChanges.js';
 import type { Candidate } from './ownChanges.js';
 import type { Clock, TimerHandle } from './ports.js';
@@ -59,7 +59,6 @@ export class GroupSession {
   private readonly history: BranchHistory;
   private readonly evidence: ForeignEvidence;
   private readonly buffer: EnvelopeBuffer;
-  private readonly freshKeyPackage: GroupSessionOptions['freshKeyPackage'];
   private readonly subscribeChannel: () => () => void;
 
   private readonly candidates = new Map<string, Candidate>();
@@ -70,6 +69,7 @@ export class GroupSession {
   private readonly seen: SeenMessages;
   private readonly reports: SessionReports;
   private readonly proposals = new EpochProposals();
+  private readonly rejoins: Rejoins;
   private unsubscribe: (() => void) | undefined;
   private timer: TimerHandle | undefined;
   private stopped = false;
@@ -103,7 +103,7 @@ export class GroupSession {
     this.evidence = new ForeignEvidence(limit);
     this.buffer = new EnvelopeBuffer(limit);
     this.seen = new SeenMessages(limit);
-    this.freshKeyPackage = options.freshKeyPackage;
+    this.rejoins = new Rejoins(options.freshKeyPackage, this.timing.retryMs);
     this.own = new OwnChanges(this.outbox, this.clock, this.events, this.timing.retryMs, (k, c) => {
       this.candidates.set(k, c);
       this.sequencer.candidate(k);
@@ -235,7 +235,7 @@ export class GroupSession {
     if (env.kind === EnvelopeKind.heartbeat) return this.onHeartbeat(env.heartbeat);
     if (env.epoch > this.epoch) {
       this.buffer.future(env.epoch, bytes);
-      return this.reportBehind(env.epoch);
+      return this.reports.behind(this.epoch, env.epoch, this.clock.now());
     }
     if (env.epoch < this.epoch) return this.onPast(env, bytes);
     switch (env.kind) {
@@ -292,11 +292,10 @@ export class GroupSession {
   private checkFollowable(key: string): void {
     const record = this.records.get(key);
     if (record === undefined || !this.unfollowable.has(key)) return;
-    this.reportRejoin(this.epoch, 'its ordered commit was staged before (ours, or a restart)');
-  }
-
-  private reportRejoin(epoch: bigint, why: string): void {
-    this.reports.rejoin(epoch, why, this.outbox.unsettled());
+    const why = 'its ordered commit was staged before (ours, or a restart)';
+    this.reports.rejoin(this.epoch, why, this.outbox.unsettled());
+    // Our heartbeat at this epoch tells the leader to re-add us (rejoin.ts).
+    if (this.rejoins.beatDue(this.clock.now())) this.sequencer.heartbeat();
   }
 
   private onMessage(mls: Uint8Array, epoch: bigint, bytes: Uint8Array): void {
@@ -355,7 +354,8 @@ export class GroupSession {
     // leader) publish our branch. The heartbeat cannot be verified then (its tree is not ours),
     // so all it may cause is a rate-limited republication of what we already published.
     if (hb.epoch !== this.epoch || !bytesEqual(hb.head, branchHead(this.current.state))) {
-      if (hb.epoch > this.epoch) this.reportBehind(hb.epoch);
+      if (hb.epoch > this.epoch) this.reports.behind(this.epoch, hb.epoch, this.clock.now());
+      if (hb.epoch < this.epoch && this.isLeader) this.reAddIfStuck(hb);
       return this.sequencer.republishBranch();
     }
     verifyHeartbeat(this.current.state, hb);
@@ -363,6 +363,21 @@ export class GroupSession {
     if (seen === 'stale') throw new DeliveryError('stale_term', `heartbeat of term ${hb.term}`);
     if (seen === 'not_leader') throw new DeliveryError('not_leader', `leaf ${hb.leaderLeaf}`);
     if (seen === 'adopted') this.leaderChanged();
+  }
+
+  /** As leader: a member stuck behind its own ordered commit is removed and added again. */
+  private reAddIfStuck(hb: Heartbeat): void {
+    const now = this.clock.now();
+    const changes = this.rejoins.reAdd(
+      this.history,
+      this.current,
+      hb,
+      now,
+      this.timing.electionTimeoutMs,
+    );
+    if (changes === undefined) return;
+    this.own.want(changes, true);
+    this.own.next(this.current);
   }
 
   // ---- Merging -------------------------------------------------------------------------------
@@ -389,18 +404,16 @@ export class GroupSession {
   private merge(candidate: Candidate, record: OrderingRecord): void {
     const group = this.current;
     const { pending } = candidate;
-    const entry = branchEntry(group, candidate, record, this.proposals.of(group.epoch));
-    const committer =
-      pending.committer.senderType === SenderType.member ? pending.committer.leafIndex : undefined;
+    const proposals = this.proposals.of(group.epoch);
+    const entry = branchEntry(group, candidate, record, proposals, this.clock.now());
+    const { committer } = entry;
     const { updated, removesUs } = pending;
+    for (const [k, c] of this.candidates) if (c !== candidate) entry.others.set(k, c.pending);
     entry.forkPoint = group.merge(pending, { keepPrevious: true });
     this.history.push(entry);
     this.newEpoch(entry, committer, updated);
     if (removesUs) return this.removedFromGroup();
-    this.buffer.replay(
-      () => this.epoch,
-      (b) => this.receive(b),
-    );
+    this.replayBuffered();
     if (!this.stopped) this.own.next(this.current);
   }
 
@@ -446,19 +459,14 @@ export class GroupSession {
       // not a reason to stop; none before the epoch this session started at (we know nothing).
       const oldest = this.history.all()[0]?.epoch;
       if (oldest !== undefined && epoch < oldest && epoch >= this.startEpoch) {
-        this.reportRejoin(epoch, 'a fork before the window');
+        this.reports.rejoin(epoch, 'a fork before the window', this.outbox.unsettled());
       }
       return;
     }
     const judged = judgeFork(entry, forkPoint, found.record, found.commit);
     if (judged.keepOurs) {
-      this.events.emit('fork', {
-        forkEpoch: epoch,
-        won: true,
-        reproposedRemovals: 0,
-        reproposedAdds: 0,
-        resent: 0,
-      });
+      const none = { reproposedRemovals: 0, reproposedAdds: 0, resent: 0 };
+      this.events.emit('fork', { forkEpoch: epoch, won: true, ...none });
       return this.sequencer.republishBranch();
     }
     const winner = { pending: judged.theirs, hash: found.record.commitHash, mls: found.commit };
@@ -477,7 +485,7 @@ export class GroupSession {
     record: OrderingRecord,
   ): void {
     const lost = this.history.cut(entry.epoch);
-    const { removals, adds: readds } = lostChanges(lost, this.freshKeyPackage);
+    const { removals, adds: readds } = lostChanges(lost, this.rejoins.freshKeyPackage);
     const losing = this.current;
     this.current = forkPoint;
     entry.forkPoint = undefined;
@@ -504,10 +512,7 @@ export class GroupSession {
     if (this.stopped) return;
     this.leaderChanged();
     for (const bytes of this.buffer.takeOtherBranch(entry.epoch)) this.receive(bytes);
-    this.buffer.replay(
-      () => this.epoch,
-      (b) => this.receive(b),
-    );
+    this.replayBuffered();
     if (!this.stopped) this.own.next(this.current);
   }
 
@@ -572,8 +577,11 @@ export class GroupSession {
     return this.current.members().map((m) => m.leafIndex);
   }
 
-  private reportBehind(seen: bigint): void {
-    this.reports.behind(this.epoch, seen, this.clock.now());
+  private replayBuffered(): void {
+    this.buffer.replay(
+      () => this.epoch,
+      (b) => this.receive(b),
+    );
   }
 
   private checkRunning(): void {

@@ -311,8 +311,8 @@ export class Group {
   /**
    * Adopts a pending commit of this epoch: the group moves to the new epoch and the other pending
    * commits of the old one are discarded. With `keepPrevious`, the old epoch's state lives on as
-   * a separate `Group` (a fork point to roll back to; `destroy()` it when the window passes);
-   * otherwise its secrets are deleted now.
+   * a separate `Group` (a fork point to roll back to; `destroy()` it when the window passes),
+   * with the other pending commits still pending on it; otherwise its secrets are deleted now.
    */
   merge(
     commit: PendingCommit,
@@ -324,10 +324,18 @@ export class Group {
     const previous = this.current;
     const next = commit.staged.merge({ keepPrevious: options.keepPrevious === true });
     this.pending.delete(commit);
-    for (const other of this.pending) other.staged.discard();
+    const others = [...this.pending];
     this.pending.clear();
     this.current = next;
-    return options.keepPrevious === true ? new Group(previous) : undefined;
+    if (options.keepPrevious !== true) {
+      for (const other of others) other.staged.discard();
+      return undefined;
+    }
+    // The epoch's other commits stay pending on the kept state: MLS cannot process a commit
+    // twice (its handshake key is spent), and a fork resolved later may need one of them.
+    const kept = new Group(previous);
+    for (const other of others) kept.pending.add(other);
+    return kept;
   }
 
   /** Drops a pending commit (another commit won the epoch): wipes the keys only it held. */

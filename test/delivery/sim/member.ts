@@ -160,7 +160,10 @@ export class Member {
     this.suite = suite;
     if (founder !== undefined) {
       this.client = founder.client;
-      this.keyPackages = [];
+      // For a re-add (after a fork, or when it cannot follow its own commit after a crash).
+      this.keyPackages = [
+        ...this.client.createKeyPackages({ count: 1, lastResort: false }).oneTime,
+      ];
       this.persisted = new Map(founder.records);
     } else {
       this.client = newClient(suite, name);

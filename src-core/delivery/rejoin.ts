@@ -1,0 +1,86 @@
+/**
+ * Bringing back a member that cannot follow its own ordered commit. MLS cannot process one's own
+ * commit (its handshake key was spent sending it), and the staged commit that would have merged
+ * it does not survive a restart. Such a member stays at the commit's epoch and, hearing no
+ * leader there, heartbeats at that epoch. The leader recognises it: a heartbeat of an epoch on
+ * our branch (same branch head) whose signer, verified on our kept fork point of that epoch, is
+ * the committer of the commit that ended it, at least an election timeout after we merged that
+ * commit (a heartbeat merely delayed in the network is younger). The leader then removes the
+ * member's leaf and adds it again with a fresh KeyPackage from `freshKeyPackage`; the Welcome
+ * goes out like any add's (`welcome` event), and the member, whose session said `rejoinNeeded`,
+ * joins with it.
+ *
+ * Chosen over an external commit (RFC 9420 §12.4.3.2): the MLS client has no external-commit
+ * support yet, and a re-add needs no new wire format and no GroupInfo served to non-members.
+ * Limit: a replayed old heartbeat of a committer makes the leader re-add a member that was fine
+ * (a churn of two commits; nobody gets in who was not in). The check bounds it to the fork window.
+ */
+import type { Group, GroupMember, KeyPackageInput } from '../mls/client/index.js';
+import type { BranchHistory } from './branchHistory.js';
+import type { Change } from './changes.js';
+import { keyPackageOf } from './changes.js';
+import type { Heartbeat } from './heartbeat.js';
+import { branchHead, verifyHeartbeat } from './heartbeat.js';
+import { bytesEqual, hashKey } from './orderingRecord.js';
+
+/**
+ * The member (as the current tree shows it) that `hb` shows stuck behind its own ordered commit,
+ * or undefined. Throws DeliveryError/MlsError if the heartbeat names our branch but does not
+ * verify.
+ */
+export function stuckCommitter(
+  history: BranchHistory,
+  current: Group,
+  hb: Heartbeat,
+  now: number,
+  minAgeMs: number,
+): GroupMember | undefined {
+  const entry = history.at(hb.epoch);
+  const forkPoint = entry?.forkPoint;
+  if (entry === undefined || forkPoint === undefined) return undefined;
+  if (entry.committer !== hb.leaderLeaf || now - entry.mergedAt < minAgeMs) return undefined;
+  if (!bytesEqual(hb.head, branchHead(forkPoint.state))) return undefined;
+  verifyHeartbeat(forkPoint.state, hb);
+  const then = forkPoint.members().find((m) => m.leafIndex === hb.leaderLeaf);
+  if (then === undefined || hb.leaderLeaf === current.ownLeaf) return undefined;
+  return current.members().find((m) => bytesEqual(m.signatureKey, then.signatureKey));
+}
+
+/** Both sides of the re-add: the leader's (once per member) and the stuck member's heartbeats. */
+export class Rejoins {
+  private readonly reAdding = new Set<string>();
+  private lastBeat = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    readonly freshKeyPackage: ((m: GroupMember) => KeyPackageInput | undefined) | undefined,
+    private readonly retryMs: number,
+  ) {}
+
+  /** The changes that re-add the member `hb` shows stuck (see stuckCommitter), once each. */
+  reAdd(
+    history: BranchHistory,
+    current: Group,
+    hb: Heartbeat,
+    now: number,
+    minAgeMs: number,
+  ): Change[] | undefined {
+    const stuck = stuckCommitter(history, current, hb, now, minAgeMs);
+    if (stuck === undefined) return undefined;
+    const key = hashKey(stuck.signatureKey);
+    if (this.reAdding.has(key)) return undefined;
+    const keyPackage = this.freshKeyPackage?.(stuck);
+    if (keyPackage === undefined) return undefined;
+    this.reAdding.add(key);
+    return [
+      { kind: 'remove', signatureKey: stuck.signatureKey },
+      { kind: 'add', keyPackage: keyPackageOf(keyPackage) },
+    ];
+  }
+
+  /** We are the stuck one: whether to heartbeat now (every `retryMs` at most). */
+  beatDue(now: number): boolean {
+    if (now - this.lastBeat < this.retryMs) return false;
+    this.lastBeat = now;
+    return true;
+  }
+}
