@@ -110,6 +110,10 @@ export function createMessagesService(ctx: AppContext): MessagesService {
     react: (p) =>
       mapped('messages.react', async () => {
         const ref = idBytes(p.messageId);
+        const found = await hub.get(p.groupId).ledger.find(ref);
+        if (found === undefined || found.message.deleted) {
+          throw new AppError('not_found', 'no such message');
+        }
         return send(p.groupId, { type: ContentType.reaction, ref, emoji: p.emoji, on: p.on });
       }),
 

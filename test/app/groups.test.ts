@@ -103,6 +103,21 @@ describe('app: groups over libp2p on 127.0.0.1', () => {
       );
       await waitFor(async () => (await texts(u.app, gid)).includes('hi Alice'), 'reply');
     }
+    expect(
+      await appErrorCode(
+        alice.app.messages.react({ groupId: gid, messageId: hi.messageId, emoji: '', on: true }),
+      ),
+    ).toBe('bad_request');
+    expect(
+      await appErrorCode(
+        alice.app.messages.react({
+          groupId: gid,
+          messageId: oops.messageId,
+          emoji: '👍',
+          on: true,
+        }),
+      ),
+    ).toBe('not_found');
     const aliceView = await alice.app.messages.get({ groupId: gid, messageId: hi.messageId });
     expect(aliceView.editedAt).not.toBeNull();
     expect(aliceView.reactions).toEqual([{ emoji: '👍', count: 2, mine: false }]);

@@ -325,7 +325,13 @@ export class GroupHub implements SessionParticipant {
   /** Encrypts and sends our content, stores it with the state in one transaction. */
   async send(e: GroupEntry, content: AppContent): Promise<LedgerChange> {
     const active = this.active(e.hex);
-    const bytes = encodeAppContent(content);
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeAppContent(content);
+    } catch (cause) {
+      // Our own content out of bounds (an over-long text, an empty emoji): the caller's mistake.
+      throw new AppError('bad_request', 'the message breaks the content limits', { cause });
+    }
     const change = await this.persist(e, async (tx) => {
       const c = await e.ledger.apply(tx, this.myUserId, true, content, this.ctx.nowMs());
       const localId = active.session.send(bytes);
