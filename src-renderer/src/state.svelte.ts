@@ -199,7 +199,7 @@ export class AppState {
     else this.groups[i] = g;
   }
 
-  private upsertContact(c: Contact): void {
+  upsertContact(c: Contact): void {
     const i = this.contacts.findIndex((x) => x.userId === c.userId);
     if (i === -1) this.contacts.push(c);
     else this.contacts[i] = c;
@@ -227,6 +227,10 @@ export class AppState {
         return;
       case 'contact.changed':
         this.upsertContact(e.data.contact);
+        // Invite codes work once, and no event says ours was spent. Someone redeeming it shows
+        // up as contact changes (the first may come before the app marks the code used, the
+        // introduction that follows comes after), so the code on screen is re-read on each.
+        void this.run(async () => (this.me = await this.api.identity.me()));
         return;
       case 'contact.key_changed':
         this.keyChangeDetails[e.data.userId] = e.data;
@@ -239,7 +243,7 @@ export class AppState {
         this.network = e.data.status;
         return;
       case 'attachment.progress':
-        this.transfers[e.data.transfer.transferId] = e.data.transfer;
+        this.trackTransfer(e.data.transfer);
         return;
       case 'profile.locked':
         this.me = null;
@@ -250,6 +254,21 @@ export class AppState {
         this.route = { screen: 'chats' };
         void this.refreshProfile();
         return;
+    }
+  }
+
+  /**
+   * Keeps a transfer's latest state; when a download finished, the messages carrying that
+   * attachment are read again (their `complete` flag is the app's to set).
+   */
+  trackTransfer(t: Transfer): void {
+    const before = this.transfers[t.transferId];
+    this.transfers[t.transferId] = t;
+    if (t.state !== 'done' || before?.state === 'done' || t.direction !== 'download') return;
+    const chat = this.chat;
+    if (!chat || chat.groupId !== t.groupId) return;
+    for (const m of chat.messages) {
+      if (m.attachment?.attachmentId === t.attachmentId) void this.reloadMessage(m.messageId);
     }
   }
 

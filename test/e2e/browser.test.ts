@@ -1,0 +1,288 @@
+/**
+ * The whole product in browser mode: three real ParleyApps (loopback libp2p, temp profiles), each
+ * served as `parley serve` serves it, each driven in its own Chromium page through the UI only.
+ * First run creates the profiles; Alice adds Bob and Carol by invite code, makes a group and adds
+ * them; they chat and send an image; Alice removes Carol, whose chat shows the group closed.
+ * Screenshots of each main screen go to test-results/e2e/ (git-ignored).
+ */
+import { mkdir } from 'node:fs/promises';
+import { deflateSync } from 'node:zlib';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ParleyApp } from '../../src-core/app/parleyApp.js';
+import { PASS, cleanup, openApp, tempProfileDir } from '../app/appFixture.js';
+import {
+  buildRenderer,
+  launchChromium,
+  openPage,
+  removeDir,
+  serveApp,
+  watchProblems,
+} from './browserFixture.js';
+import type { Served } from './browserFixture.js';
+
+const SHOTS = 'test-results/e2e';
+/** Each UI step waits for what it needs; this bounds one wait (a libp2p join can take seconds). */
+const STEP = 30_000;
+
+interface Person {
+  name: string;
+  app: ParleyApp;
+  served: Served;
+  context: BrowserContext;
+  page: Page;
+  problems: string[];
+}
+
+let rendererDir = '';
+let browser: Browser | null = null;
+const people: Person[] = [];
+
+beforeAll(async () => {
+  rendererDir = await buildRenderer();
+  browser = await launchChromium();
+  await mkdir(SHOTS, { recursive: true });
+}, 60_000);
+
+afterEach(async (ctx) => {
+  // On failure, what each person saw at that moment (test artifacts, like the screenshots).
+  if (ctx.task.result?.state !== 'fail') return;
+  for (const p of people) {
+    await p.page
+      .screenshot({ path: `${SHOTS}/failed-${p.name}.png`, fullPage: true })
+      .catch(() => {});
+  }
+});
+
+afterAll(async () => {
+  for (const p of people) {
+    await p.context.close();
+    await p.served.close();
+  }
+  await browser?.close();
+  await cleanup();
+  await removeDir(rendererDir);
+}, 60_000);
+
+async function person(name: string): Promise<Person> {
+  const app = openApp(await tempProfileDir());
+  const served = await serveApp(app, rendererDir);
+  const { context, page } = await openPage(browser!);
+  page.setDefaultTimeout(STEP);
+  // Removing a member asks for confirmation; the person says yes.
+  page.on('dialog', (d) => void d.accept());
+  const p = { name, app, served, context, page, problems: watchProblems(page) };
+  people.push(p);
+  return p;
+}
+
+const shot = (page: Page, name: string): Promise<Buffer> =>
+  page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+
+const nav = (page: Page, label: string): Promise<void> =>
+  page.getByRole('navigation', { name: 'Screens' }).getByRole('button', { name: label }).click();
+
+/** First run: name, device, passphrase twice; returns the invite code the UI then shows. */
+async function firstRun(p: Person, screenshot: boolean): Promise<string> {
+  await p.page.goto(p.served.url);
+  await p.page.getByRole('heading', { name: 'Welcome to Parley' }).waitFor();
+  await p.page.getByLabel('Your name').fill(p.name);
+  await p.page.getByLabel("This device's name").fill(`${p.name}'s laptop`);
+  await p.page.getByLabel('Passphrase', { exact: true }).fill(PASS);
+  await p.page.getByLabel('Passphrase again').fill(PASS);
+  if (screenshot) await shot(p.page, '1-first-run');
+  await p.page.getByRole('button', { name: 'Create my profile' }).click();
+  const code = p.page.locator('code.invite');
+  await code.waitFor();
+  return (await code.textContent())!.trim();
+}
+
+async function addContact(p: Person, code: string, name: string): Promise<void> {
+  await nav(p.page, 'Contacts');
+  await p.page.getByLabel('Invite code').fill(code);
+  await p.page.getByRole('button', { name: 'Add contact' }).click();
+  await p.page.getByRole('heading', { name, level: 1 }).waitFor();
+  await p.page.getByRole('heading', { name: 'Safety number' }).waitFor();
+}
+
+function memberRow(page: Page, name: string): Locator {
+  return page.locator('li.member').filter({ hasText: name });
+}
+
+function chatButton(page: Page, name: string): Locator {
+  return page.getByRole('navigation', { name: 'Chats' }).getByRole('button', { name });
+}
+
+async function openChat(page: Page, group: string): Promise<void> {
+  await chatButton(page, group).click();
+  await page.getByRole('heading', { name: group, level: 1 }).waitFor();
+}
+
+async function openGroupScreen(page: Page): Promise<void> {
+  await page.getByRole('button', { name: 'Group', exact: true }).click();
+  await page.getByRole('heading', { name: 'Membership log' }).waitFor();
+}
+
+async function send(page: Page, text: string): Promise<void> {
+  await page.getByLabel('Message', { exact: true }).fill(text);
+  await page.getByLabel('Message', { exact: true }).press('Enter');
+}
+
+function messageWith(page: Page, text: string): Locator {
+  return page.getByRole('log').locator('article.message').filter({ hasText: text });
+}
+
+/** A real 48×48 RGB PNG (a gradient), so the preview is an image Chromium decodes. */
+function png(): Buffer {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (b: Buffer): number => {
+    let c = 0xffffffff;
+    for (const x of b) c = crcTable[(c ^ x) & 0xff]! ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const out = Buffer.alloc(body.length + 8);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc(body), body.length + 4);
+    return out;
+  };
+  const size = 48;
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(size, 0);
+  ihdr.writeUInt32BE(size, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  const rows = Buffer.alloc(size * (1 + size * 3));
+  for (let y = 0; y < size; y++) {
+    const o = y * (1 + size * 3);
+    for (let x = 0; x < size; x++) rows.set([x * 5, y * 5, 160], o + 1 + x * 3);
+  }
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  return Buffer.concat([
+    signature,
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(rows)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+describe('browser mode, three profiles on loopback', () => {
+  it('first run, contacts by code, a group, chat, an image, a removal', async () => {
+    const alice = await person('Alice');
+    const bob = await person('Bob');
+    const carol = await person('Carol');
+
+    const codes = new Map<string, string>();
+    for (const p of [alice, bob, carol]) codes.set(p.name, await firstRun(p, p === alice));
+    expect(new Set(codes.values()).size).toBe(3);
+
+    // Alice adds Bob by his code; Bob adds Carol through a parley:// invite link (what the
+    // Electron shell hands the page as a `parley:deeplink` event), accepted on screen.
+    await addContact(alice, codes.get('Bob')!, 'Bob');
+    await shot(alice.page, '5-contact-screen');
+    await addContact(alice, codes.get('Carol')!, 'Carol');
+    // Codes work once: Carol's screen now shows a fresh one, which she gives Bob.
+    const spent = codes.get('Carol')!;
+    const carolsCode = carol.page.locator('code.invite');
+    await expect.poll(() => carolsCode.textContent(), { timeout: STEP }).not.toBe(spent);
+    codes.set('Carol', (await carolsCode.textContent())!.trim());
+    // The same script src-main runs in the window for a parley://invite/<code> link.
+    const detail = JSON.stringify({ kind: 'invite', code: codes.get('Carol')! });
+    await bob.page.evaluate(
+      `window.dispatchEvent(new CustomEvent('parley:deeplink', { detail: ${detail} }))`,
+    );
+    const invite = bob.page.getByRole('dialog', { name: 'Invite link' });
+    await invite.getByRole('button', { name: 'Add contact' }).click();
+    await bob.page.getByRole('heading', { name: 'Carol', level: 1 }).waitFor();
+
+    // Alice makes the group and adds both from her contacts.
+    await nav(alice.page, 'Chats');
+    await alice.page.getByLabel('New group name').fill('Team');
+    await alice.page.getByRole('button', { name: 'Create', exact: true }).click();
+    await alice.page.getByRole('heading', { name: 'Membership log' }).waitFor();
+    for (const name of ['Bob', 'Carol']) {
+      await alice.page.getByLabel('Contact to add').selectOption({ label: name });
+      await alice.page.getByRole('button', { name: 'Add', exact: true }).click();
+      await memberRow(alice.page, name).waitFor();
+    }
+    await alice.page.getByRole('heading', { name: 'Members (3)' }).waitFor();
+
+    // Everyone sees the group, and waits until the others are on its channel (the online mark
+    // on the group screen): messages are only pushed to members who are there.
+    for (const p of [alice, bob, carol]) {
+      await openChat(p.page, 'Team');
+      await openGroupScreen(p.page);
+      for (const other of [alice, bob, carol].filter((o) => o !== p)) {
+        await memberRow(p.page, other.name).getByLabel('online').waitFor();
+      }
+      await p.page.getByRole('button', { name: 'Back to the chat' }).click();
+    }
+
+    await send(alice.page, 'hello team');
+    for (const p of [bob, carol]) await messageWith(p.page, 'hello team').waitFor();
+    await messageWith(bob.page, 'hello team').getByRole('button', { name: 'Reply' }).click();
+    await send(bob.page, 'hi Alice');
+    await messageWith(alice.page, 'hi Alice').waitFor();
+    await expect
+      .poll(() => messageWith(alice.page, 'hi Alice').textContent(), { timeout: STEP })
+      .toContain('Alice: hello team');
+
+    // An image: Alice attaches it; Bob fetches it and sees the preview.
+    await alice.page
+      .getByLabel('Attach a file')
+      .setInputFiles({ name: 'gradient.png', mimeType: 'image/png', buffer: png() });
+    await messageWith(alice.page, 'gradient.png')
+      .getByRole('img', { name: 'gradient.png' })
+      .waitFor();
+    const bobsImage = messageWith(bob.page, 'gradient.png');
+    await bobsImage.getByRole('button', { name: 'Download' }).click();
+    const preview = bobsImage.getByRole('img', { name: 'gradient.png' });
+    await preview.waitFor();
+    await expect
+      .poll(
+        () => preview.evaluate((i) => (i as unknown as { naturalWidth: number }).naturalWidth),
+        { timeout: STEP },
+      )
+      .toBe(48);
+    await shot(bob.page, '3-chat-view');
+    await nav(bob.page, 'Chats');
+    await bob.page.getByRole('heading', { name: 'Bob', level: 2 }).waitFor();
+    await shot(bob.page, '2-chat-list');
+
+    // Alice removes Carol; Carol's chat says the group is closed to her.
+    await openGroupScreen(alice.page);
+    await memberRow(alice.page, 'Carol').getByRole('button', { name: 'Remove' }).click();
+    await alice.page.getByRole('heading', { name: 'Members (2)' }).waitFor();
+    await carol.page.getByText('You were removed from this group.').waitFor();
+    await expect(carol.page.getByLabel('Message', { exact: true }).count()).resolves.toBe(0);
+    await shot(carol.page, '8-removed');
+
+    // Alice and Bob compare the epoch code: the same digits at the same epoch.
+    const heading = alice.page.getByRole('heading', { name: /^Group code \(epoch \d+\)$/ });
+    const epochTitle = (await heading.textContent())!;
+    await openChat(bob.page, 'Team');
+    await openGroupScreen(bob.page);
+    await bob.page.getByRole('heading', { name: epochTitle, exact: true }).waitFor();
+    const digits = await Promise.all(
+      [alice, bob].map((p) => p.page.locator('p.digits.code').textContent()),
+    );
+    expect(digits[0]).toMatch(/^(\d{5} ){3}\d{5}$/);
+    expect(digits[1]).toBe(digits[0]);
+    await alice.page.getByText('Alice removed Carol').waitFor();
+    await shot(alice.page, '4-group-screen');
+
+    await nav(alice.page, 'Devices');
+    await alice.page.getByText("Alice's laptop").waitFor();
+    await shot(alice.page, '6-devices');
+    await nav(alice.page, 'Network');
+    await alice.page.getByRole('heading', { name: 'Connected peers' }).waitFor();
+    await shot(alice.page, '7-network');
+
+    for (const p of [alice, bob, carol]) expect(p.problems).toEqual([]);
+  }, 120_000);
+});
