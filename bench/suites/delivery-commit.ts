@@ -92,9 +92,11 @@ export default async function (): Promise<void> {
   try {
     await mesh(nodes);
     const mergedAt: number[][] = groups.map(() => []);
+    let leaderChanges = 0;
     groups.forEach((group, i) => {
       const s = new GroupSession({ group, ports: ports[i]! });
       s.on('epoch', () => mergedAt[i]!.push(performance.now()));
+      if (i === 0) s.on('leader', () => leaderChanges++);
       sessions.push(s);
     });
     for (const s of sessions) s.start();
@@ -111,6 +113,8 @@ export default async function (): Promise<void> {
     );
 
     const samples: Sample[] = [];
+    const changesBefore = leaderChanges;
+    const termBefore = sessions[0]!.term;
     for (let c = 0; c <= COMMITS; c++) {
       const committer = sessions[1 + (c % (MEMBERS - 1))]!;
       const target = committer.epoch + 1n;
@@ -153,6 +157,9 @@ export default async function (): Promise<void> {
         formatUs(xs[xs.length - 1]! * 1000),
       ]),
     ]);
+    console.log(
+      `\nLeader changes seen by member 0 during the run: ${leaderChanges - changesBefore} (term ${termBefore} -> ${sessions[0]!.term}).`,
+    );
     const os = await import('node:os');
     console.log(
       `\nAll ${MEMBERS} members process every commit on the same ${os.cpus().length} cores, so "all merged" includes their CPU time one after another (load average ${os.loadavg()[0]!.toFixed(2)}).`,
