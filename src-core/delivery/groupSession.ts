@@ -368,13 +368,10 @@ export class GroupSession {
   /** As leader: a member stuck behind its own ordered commit is removed and added again. */
   private reAddIfStuck(hb: Heartbeat): void {
     const now = this.clock.now();
-    const changes = this.rejoins.reAdd(
-      this.history,
-      this.current,
-      hb,
-      now,
-      this.timing.electionTimeoutMs,
-    );
+    const wait = this.timing.electionTimeoutMs;
+    // Not while behind ourselves: a stale leader would spend the member's KeyPackage for nothing.
+    if (!this.reports.mayOrder(now, wait)) return;
+    const changes = this.rejoins.reAdd(this.history, this.current, hb, now, wait);
     if (changes === undefined) return;
     this.own.want(changes, true);
     this.own.next(this.current);
@@ -551,7 +548,10 @@ export class GroupSession {
       this.election.claim(now);
       this.leaderChanged();
     }
+    const adds = this.rejoins.addsDue(this.current);
+    if (adds.length > 0) this.own.want(adds, true);
     this.own.tick(this.current, now);
+    if (adds.length > 0) this.own.next(this.current);
   }
 
   private sequencerHost(): SequencerHost {
@@ -561,7 +561,7 @@ export class GroupSession {
       isLeader: () => this.isLeader,
       // Not while behind (traffic of a later epoch seen lately): a leader at an old epoch (e.g.
       // just restarted) may heartbeat, which gets it our branch, but ordering would fork.
-      mayOrder: () => this.clock.now() - this.reports.aheadSeenAt >= this.timing.electionTimeoutMs,
+      mayOrder: () => this.reports.mayOrder(this.clock.now(), this.timing.electionTimeoutMs),
       branch: () => this.history.all(),
       candidateHash: (key) => this.candidates.get(key)?.hash,
       ordered: (key, record) => {

@@ -49,6 +49,7 @@ export function stuckCommitter(
 /** Both sides of the re-add: the leader's (once per member) and the stuck member's heartbeats. */
 export class Rejoins {
   private readonly reAdding = new Set<string>();
+  private adds: Extract<Change, { kind: 'add' }>[] = [];
   private lastBeat = Number.NEGATIVE_INFINITY;
 
   constructor(
@@ -71,10 +72,21 @@ export class Rejoins {
     const keyPackage = this.freshKeyPackage?.(stuck);
     if (keyPackage === undefined) return undefined;
     this.reAdding.add(key);
-    return [
-      { kind: 'remove', signatureKey: stuck.signatureKey },
-      { kind: 'add', keyPackage: keyPackageOf(keyPackage) },
-    ];
+    this.adds.push({ kind: 'add', keyPackage: keyPackageOf(keyPackage) });
+    return [{ kind: 'remove', signatureKey: stuck.signatureKey }];
+  }
+
+  /**
+   * The adds whose removal is merged, from the tick after it: a removal and the re-add are two
+   * commits (changes.ts), and the add goes out once the member's old leaf is gone.
+   */
+  addsDue(current: Group): Change[] {
+    const members = current.members();
+    const gone = (c: Extract<Change, { kind: 'add' }>): boolean =>
+      !members.some((m) => bytesEqual(m.signatureKey, c.keyPackage.leafNode.signatureKey));
+    const due = this.adds.filter(gone);
+    this.adds = this.adds.filter((c) => !gone(c));
+    return due;
   }
 
   /** We are the stuck one: whether to heartbeat now (every `retryMs` at most). */

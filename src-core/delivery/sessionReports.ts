@@ -18,6 +18,11 @@ export class SessionReports {
     private readonly retryMs: number,
   ) {}
 
+  /** Whether no traffic of a later epoch was seen for `quietMs` (a leader may order then). */
+  mayOrder(now: number, quietMs: number): boolean {
+    return now - this.aheadSeenAt >= quietMs;
+  }
+
   /** Traffic of epoch `seen` arrived while we are at `epoch`. */
   behind(epoch: bigint, seen: bigint, now: number): void {
     this.aheadSeenAt = now;

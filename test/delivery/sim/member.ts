@@ -162,7 +162,7 @@ export class Member {
       this.client = founder.client;
       // For a re-add (after a fork, or when it cannot follow its own commit after a crash).
       this.keyPackages = [
-        ...this.client.createKeyPackages({ count: 1, lastResort: false }).oneTime,
+        ...this.client.createKeyPackages({ count: 2, lastResort: false }).oneTime,
       ];
       this.persisted = new Map(founder.records);
     } else {
@@ -320,6 +320,11 @@ export class Member {
           `fork at epoch ${e.forkEpoch}: ${e.won ? 'won' : `lost, re-proposed ${e.reproposedRemovals} removals and ${e.reproposedAdds} adds, resent ${e.resent}`}`,
         ),
       ),
+    );
+    session.on('removed', () =>
+      guard('removed', () => {
+        this.persisted = undefined;
+      }),
     );
     session.on('rejoinNeeded', () =>
       guard('rejoinNeeded', () => {
