@@ -274,7 +274,10 @@ describe('browser mode, three profiles on loopback', () => {
     expect(digits[0]).toMatch(/^(\d{5} ){3}\d{5}$/);
     expect(digits[1]).toBe(digits[0]);
     await alice.page.getByText('Alice removed Carol').waitFor();
+    // The screens scroll inside the window: a taller one shows the whole group screen.
+    await alice.page.setViewportSize({ width: 1100, height: 1400 });
     await shot(alice.page, '4-group-screen');
+    await alice.page.setViewportSize({ width: 1100, height: 800 });
 
     await nav(alice.page, 'Devices');
     await alice.page.getByText("Alice's laptop").waitFor();
