@@ -291,7 +291,8 @@ export type AttachmentSource =
 
 export interface Transfer {
   transferId: TransferId;
-  attachmentId: AttachmentId;
+  /** Null while an upload is still being sealed: the id is the hash of the finished manifest. */
+  attachmentId: AttachmentId | null;
   groupId: GroupId;
   direction: 'upload' | 'download';
   bytesDone: number;

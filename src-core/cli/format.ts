@@ -78,7 +78,7 @@ export function formatEvent(e: ParleyEvent): string {
       return `sync ${e.data.done}/${e.data.total}`;
     case 'attachment.progress': {
       const t = e.data.transfer;
-      return `${t.direction} ${t.attachmentId.slice(0, 8)} ${t.bytesDone}/${t.bytesTotal} ${t.state}`;
+      return `${t.direction} ${(t.attachmentId ?? t.transferId).slice(0, 8)} ${t.bytesDone}/${t.bytesTotal} ${t.state}`;
     }
     case 'network.status':
       return `network ${e.data.status.online ? 'online' : 'offline'}, ${e.data.status.connectedPeers} peers`;

@@ -125,7 +125,7 @@ export class ChunkTransfers {
       const hashes = new Uint8Array(count * CHUNK_HASH_BYTES);
       const transfer: Transfer = {
         transferId: randomBytes(16).toString('hex'),
-        attachmentId: '',
+        attachmentId: null,
         groupId: e.hex,
         direction: 'upload',
         bytesDone: 0,
@@ -251,7 +251,7 @@ export class ChunkTransfers {
     await Promise.all(Array.from({ length: FETCH_PARALLEL }, worker));
     await flush();
     t.state = 'done';
-    this.#complete.add(t.attachmentId);
+    if (t.attachmentId !== null) this.#complete.add(t.attachmentId);
     this.#progress({ ...t });
   }
 

@@ -256,7 +256,7 @@ export const attachmentSource = z.discriminatedUnion('kind', [
 
 export const transfer = z.strictObject({
   transferId: id,
-  attachmentId: id,
+  attachmentId: id.nullable(),
   groupId: id,
   direction: z.enum(['upload', 'download']),
   bytesDone: count,
