@@ -125,6 +125,7 @@ interface Incarnation {
   /** Our messages by the session's id, for its `notDelivered` reports. */
   readonly outbox: Map<MessageId, string>;
   syncing: boolean;
+  syncAgain: boolean;
   /** Peers we could reach on the channel at the last look; a newcomer among them means a heal. */
   reachable: Set<string>;
   /** Records whose commit is not in the log yet, by commit hash. */
@@ -204,6 +205,7 @@ export class Member {
       client: undefined,
       outbox: new Map(),
       syncing: false,
+      syncAgain: false,
       reachable: new Set(),
       pendingRecords: new Map(),
       commitIds: new Map(),
@@ -279,6 +281,9 @@ export class Member {
         // A commit always ends the epoch before the one it starts (also on a branch switch).
         this.observer.merged(this, hex(e.commitHash), e.epoch - 1n, viewOf(session.group));
         this.persist(session);
+        // The epoch just left is readable for a few epochs more (MLS past epochs): fetch what
+        // the channel lost of it now, before a quick run of commits leaves it behind.
+        this.catchUp(inc);
       }),
     );
     session.on('membership', (e) =>
@@ -485,7 +490,11 @@ export class Member {
   private catchUp(inc: Incarnation): void {
     const session = inc.session;
     const client = inc.client;
-    if (session === undefined || client === undefined || inc.syncing || !session.isRunning) return;
+    if (session === undefined || client === undefined || !session.isRunning) return;
+    if (inc.syncing) {
+      inc.syncAgain = true; // asked while one runs: once more when it ends
+      return;
+    }
     this.replayBacklog(inc, session);
     const peers = inc.ports.channels.subscribers(session.channel);
     if (peers.length === 0) return;
@@ -510,6 +519,10 @@ export class Member {
       })
       .finally(() => {
         inc.syncing = false;
+        if (inc.syncAgain && this.inc === inc) {
+          inc.syncAgain = false;
+          this.catchUp(inc);
+        }
       });
   }
 
