@@ -67,28 +67,63 @@ export function checkRecord(record: PeerRecord): PeerRecord {
 }
 
 /**
+ * Read-modify-write updates of one book, chained per peer. Identify results, addContact and
+ * removeContact arrive concurrently; two updates that both read the old record and then both
+ * write would let the later write undo the earlier one (an identify update clearing the contact
+ * flag set a moment before). Every update of a record made by this layer goes through here.
+ */
+const pending = new WeakMap<PeerAddressBook, Map<string, Promise<unknown>>>();
+
+function serialized<T>(
+  book: PeerAddressBook,
+  peerId: string,
+  update: () => Promise<T>,
+): Promise<T> {
+  let queue = pending.get(book);
+  if (queue === undefined) {
+    queue = new Map();
+    pending.set(book, queue);
+  }
+  const previous = queue.get(peerId) ?? Promise.resolve();
+  const run = previous.then(update, update);
+  const tail = run.catch(() => undefined);
+  queue.set(peerId, tail);
+  void tail.then(() => {
+    if (queue.get(peerId) === tail) queue.delete(peerId);
+  });
+  return run;
+}
+
+/**
  * Records that `peerId` was reachable at `addrs` now: the new addresses go first, older ones
  * follow up to MAX_ADDRS_PER_PEER. `contact: true` marks it a contact; a contact is never
  * demoted here.
  */
-export async function rememberPeer(
+export function rememberPeer(
   book: PeerAddressBook,
   peerId: string,
   addrs: readonly string[],
   options: { contact?: boolean; seenAtMs?: number } = {},
 ): Promise<PeerRecord> {
-  const old = await book.get(peerId);
-  const merged: string[] = [];
-  for (const a of [...addrs, ...(old?.addrs ?? [])]) {
-    if (!merged.includes(a)) merged.push(a);
-    if (merged.length === MAX_ADDRS_PER_PEER) break;
-  }
-  const record: PeerRecord = {
-    peerId,
-    addrs: merged,
-    lastSeenMs: options.seenAtMs ?? old?.lastSeenMs ?? 0,
-    contact: (old?.contact ?? false) || (options.contact ?? false),
-  };
-  await book.put(record);
-  return record;
+  return serialized(book, peerId, async () => {
+    const old = await book.get(peerId);
+    const merged: string[] = [];
+    for (const a of [...addrs, ...(old?.addrs ?? [])]) {
+      if (!merged.includes(a)) merged.push(a);
+      if (merged.length === MAX_ADDRS_PER_PEER) break;
+    }
+    const record: PeerRecord = {
+      peerId,
+      addrs: merged,
+      lastSeenMs: options.seenAtMs ?? old?.lastSeenMs ?? 0,
+      contact: (old?.contact ?? false) || (options.contact ?? false),
+    };
+    await book.put(record);
+    return record;
+  });
+}
+
+/** Deletes `peerId`'s record, after any update of it already under way. */
+export function forgetPeer(book: PeerAddressBook, peerId: string): Promise<void> {
+  return serialized(book, peerId, () => book.delete(peerId));
 }

@@ -6,7 +6,7 @@ import type { Connection, IdentifyResult, Libp2p, PeerInfo } from '@libp2p/inter
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { PeerAddressBook } from './addressBook.js';
-import { MAX_ADDRS_PER_PEER, rememberPeer } from './addressBook.js';
+import { MAX_ADDRS_PER_PEER, forgetPeer, rememberPeer } from './addressBook.js';
 import type { ConnectionsConfig, ReconnectConfig } from './config.js';
 import { describeError } from './errors.js';
 import type { NetEventEmitter } from './events.js';
@@ -109,7 +109,7 @@ export class Discovery {
     const b = this.#backoff.get(peerId);
     clearTimeout(b?.timer);
     this.#backoff.delete(peerId);
-    await this.#book.delete(peerId);
+    await forgetPeer(this.#book, peerId);
   }
 
   /** Hands addresses to libp2p's dialer (they are not persisted unless the peer is seen). */

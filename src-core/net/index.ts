@@ -23,7 +23,12 @@ export {
   loadOrCreatePeerKey,
 } from './identity.js';
 export type { PeerIdentityStore } from './identity.js';
-export { MAX_ADDRS_PER_PEER, MemoryPeerAddressBook, rememberPeer } from './addressBook.js';
+export {
+  MAX_ADDRS_PER_PEER,
+  MemoryPeerAddressBook,
+  forgetPeer,
+  rememberPeer,
+} from './addressBook.js';
 export type { PeerAddressBook, PeerRecord } from './addressBook.js';
 export { NetEventEmitter } from './events.js';
 export type { NetEventListener, NetEventName, NetEvents } from './events.js';
