@@ -10,7 +10,7 @@ import { identify } from '@libp2p/identify';
 import type { Connection, Libp2p, PeerId } from '@libp2p/interface';
 import { mdns } from '@libp2p/mdns';
 import { noise } from '@libp2p/noise';
-import { peerIdFromString } from '@libp2p/peer-id';
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
 import { ping } from '@libp2p/ping';
 import { tcp } from '@libp2p/tcp';
 import { webRTC } from '@libp2p/webrtc';
@@ -30,6 +30,7 @@ import { Gossip, gossipsubOptions } from './gossip.js';
 import type { PeerIdentityStore } from './identity.js';
 import { loadOrCreatePeerKey } from './identity.js';
 import { Invites } from './invites.js';
+import { listenWithPreviousPorts, rememberOwnAddresses } from './listenPorts.js';
 import { RequestResponse } from './reqresp.js';
 
 /**
@@ -182,6 +183,7 @@ export class ParleyNode {
     this.#state = 'started';
     try {
       await this.#libp2p.start();
+      await rememberOwnAddresses(this.addressBook, this.peerId, this.addresses());
       await this.invites.start();
       await this.#discovery.start();
     } catch (cause) {
@@ -304,11 +306,20 @@ export class ParleyNode {
 export async function createParleyNode(options: ParleyNodeOptions): Promise<ParleyNode> {
   const config = options.config ?? defaultNetConfig();
   const privateKey = await loadOrCreatePeerKey(options.identity);
+  const addressBook = options.addressBook ?? new MemoryPeerAddressBook();
+  // Port 0 means "last run's port if free": see listenPorts.ts for why.
+  const selfId = peerIdFromPrivateKey(privateKey).toString();
+  const listen = await listenWithPreviousPorts(config.listen, addressBook, selfId);
   let libp2p: Libp2p;
   try {
-    libp2p = await createLibp2p({ ...libp2pOptions(config), privateKey });
+    const opts = libp2pOptions(config);
+    libp2p = await createLibp2p({
+      ...opts,
+      addresses: { ...opts.addresses, listen },
+      privateKey,
+    });
   } catch (cause) {
     throw new NetError('invalid_config', 'libp2p rejected the configuration', { cause });
   }
-  return new ParleyNode(libp2p, config, options.addressBook ?? new MemoryPeerAddressBook());
+  return new ParleyNode(libp2p, config, addressBook);
 }

@@ -1,0 +1,152 @@
+// Regressions for a node that stops and comes back with the same peer key: it must be found
+// again on a new port, and gossip between it and its contacts must resume on its own.
+import { createServer } from 'node:net';
+import type { Server } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryPeerAddressBook, MemoryPeerIdentityStore } from '../../src-core/net/index.js';
+import type { ParleyNode } from '../../src-core/net/index.js';
+import { previousPort } from '../../src-core/net/listenPorts.js';
+import { bytes, startNode, stopAll, stopNode, text, waitFor } from './helpers.js';
+
+afterEach(stopAll);
+
+const portOf = (node: ParleyNode): string => /\/tcp\/(\d+)/.exec(node.addresses()[0]!)![1]!;
+const TOPIC = 'restart-topic';
+
+interface Member {
+  readonly identity: MemoryPeerIdentityStore;
+  readonly book: MemoryPeerAddressBook;
+  node: ParleyNode;
+  readonly got: string[];
+}
+
+async function member(): Promise<Member> {
+  const identity = new MemoryPeerIdentityStore();
+  const book = new MemoryPeerAddressBook();
+  const m: Member = {
+    identity,
+    book,
+    node: await startNode({ identity, addressBook: book }),
+    got: [],
+  };
+  join(m);
+  return m;
+}
+
+function join(m: Member): void {
+  m.node.gossip.subscribe(TOPIC, { onMessage: (msg) => m.got.push(text(msg.payload)) });
+}
+
+/**
+ * Stops `m` and starts it again with the same key and address book. With `blockOldPort`, another
+ * server holds the old port meanwhile, so the node must come back on a fresh one.
+ */
+async function restart(m: Member, options: { blockOldPort?: boolean } = {}): Promise<void> {
+  const oldPort = portOf(m.node);
+  await stopNode(m.node);
+  let blocker: Server | undefined;
+  if (options.blockOldPort === true) {
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: '127.0.0.1', port: Number(oldPort), exclusive: true }, resolve);
+    });
+    blocker = server;
+  }
+  try {
+    m.node = await startNode({ identity: m.identity, addressBook: m.book });
+  } finally {
+    await new Promise((resolve) => blocker?.close(resolve) ?? resolve(undefined));
+  }
+  if (options.blockOldPort === true) expect(portOf(m.node)).not.toBe(oldPort);
+  else expect(portOf(m.node)).toBe(oldPort);
+  join(m);
+}
+
+async function befriend(a: Member, b: Member): Promise<void> {
+  await a.node.addContact(b.node.peerId, b.node.addresses());
+  await b.node.addContact(a.node.peerId, a.node.addresses());
+  await waitFor(() => a.node.isConnected(b.node.peerId), 'contacts connected');
+}
+
+/** Both see each other subscribed, and a message each way arrives. */
+async function gossipWorks(a: Member, b: Member, tag: string): Promise<void> {
+  await waitFor(
+    () =>
+      a.node.gossip.subscribers(TOPIC).includes(b.node.peerId) &&
+      b.node.gossip.subscribers(TOPIC).includes(a.node.peerId),
+    `${tag}: each lists the other as subscriber`,
+  );
+  await a.node.gossip.publish(TOPIC, 1, bytes(`${tag} a`));
+  await b.node.gossip.publish(TOPIC, 1, bytes(`${tag} b`));
+  await waitFor(() => b.got.includes(`${tag} a`) && a.got.includes(`${tag} b`), `${tag}: both got`);
+}
+
+describe('restart', () => {
+  it('a contact restarted on a new port redials its contacts, which learn its new address', async () => {
+    const a = await member();
+    const b = await member();
+    await befriend(a, b);
+    await restart(b, { blockOldPort: true });
+    await waitFor(() => a.node.isConnected(b.node.peerId), 'the restarted contact reconnected');
+    const fresh = b.node.addresses()[0]!.replace(`/p2p/${b.node.peerId}`, '');
+    await waitFor(
+      async () => (await a.book.get(b.node.peerId))?.addrs[0] === fresh,
+      'the new address first in the book',
+    );
+    // Reached by peer id alone after hanging up: the dialer must use the new address.
+    await a.node.hangUp(b.node.peerId);
+    await b.node.requests.handle('/parley/echo/1', (req) => ({ body: req.body }));
+    const res = await a.node.requests.request(b.node.peerId, '/parley/echo/1', {
+      body: bytes('x'),
+    });
+    expect(text(res.body)).toBe('x');
+  });
+
+  it('three contacts restarting one after another come back on their old ports and all reconnect', async () => {
+    const ms = [await member(), await member(), await member()];
+    await befriend(ms[0]!, ms[1]!);
+    await befriend(ms[1]!, ms[2]!);
+    await befriend(ms[0]!, ms[2]!);
+    for (const m of ms) await restart(m);
+    for (const [i, j] of [
+      [0, 1],
+      [1, 2],
+      [0, 2],
+    ] as const) {
+      await waitFor(
+        () => ms[i]!.node.isConnected(ms[j]!.node.peerId),
+        `${i} and ${j} reconnected`,
+        20_000,
+      );
+    }
+  }, 30_000);
+
+  it('gossip resumes after a contact restarts, in both directions, every time', async () => {
+    const a = await member();
+    const b = await member();
+    await befriend(a, b);
+    await gossipWorks(a, b, 'before');
+    for (let round = 0; round < 6; round++) {
+      await restart(round % 2 === 0 ? b : a);
+      await gossipWorks(a, b, `round ${round}`);
+    }
+  }, 60_000);
+});
+
+describe('previousPort', () => {
+  const prev = ['/ip4/192.168.1.5/tcp/4001', '/ip4/127.0.0.1/tcp/4002/ws', '/ip6/::1/tcp/4003'];
+  it('matches a port-0 listen address to the last bound one of the same shape', () => {
+    expect(previousPort('/ip4/0.0.0.0/tcp/0', prev)).toBe(4001);
+    expect(previousPort('/ip4/0.0.0.0/tcp/0/ws', prev)).toBe(4002);
+    expect(previousPort('/ip4/127.0.0.1/tcp/0/ws', prev)).toBe(4002);
+    expect(previousPort('/ip6/::/tcp/0', prev)).toBe(4003);
+  });
+  it('leaves fixed ports, other hosts and non-TCP addresses alone', () => {
+    expect(previousPort('/ip4/0.0.0.0/tcp/5000', prev)).toBeUndefined();
+    expect(previousPort('/ip4/127.0.0.1/tcp/0', prev)).toBeUndefined();
+    expect(previousPort('/p2p-circuit', prev)).toBeUndefined();
+    expect(previousPort('/webrtc', prev)).toBeUndefined();
+    expect(previousPort('/ip4/0.0.0.0/tcp/0', [])).toBeUndefined();
+  });
+});
