@@ -10,7 +10,8 @@ import { deflateSync } from 'node:zlib';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ParleyApp } from '../../src-core/app/parleyApp.js';
-import { PASS, cleanup, openApp, tempProfileDir } from '../app/appFixture.js';
+import { MemoryPeerIdentityStore } from '../../src-core/net/index.js';
+import { PASS, cleanup, closeApp, newUser, openApp, tempProfileDir } from '../app/appFixture.js';
 import {
   buildRenderer,
   launchChromium,
@@ -64,8 +65,8 @@ afterAll(async () => {
   await removeDir(rendererDir);
 }, 60_000);
 
-async function person(name: string): Promise<Person> {
-  const app = openApp(await tempProfileDir());
+async function person(name: string, existing?: ParleyApp): Promise<Person> {
+  const app = existing ?? openApp(await tempProfileDir());
   const served = await serveApp(app, rendererDir);
   const { context, page } = await openPage(browser!);
   page.setDefaultTimeout(STEP);
@@ -288,4 +289,47 @@ describe('browser mode, three profiles on loopback', () => {
 
     for (const p of [alice, bob, carol]) expect(p.problems).toEqual([]);
   }, 120_000);
+
+  it('a contact presenting another key: unlock, the loud banner, compare and accept', async () => {
+    // Dave's network key is shared with a second profile (a reinstall that kept it, or whoever
+    // stole it): same peer id, new user key, same name. Only Erin's screen is under test.
+    const davePeerKey = new MemoryPeerIdentityStore();
+    const erinUser = await newUser('Erin');
+    await erinUser.app.profile.lock();
+    const dave = await newUser('Dave', { peerIdentity: () => davePeerKey });
+    const erin = await person('Erin', erinUser.app);
+
+    await erin.page.goto(erin.served.url);
+    await erin.page.getByRole('heading', { name: 'Unlock Parley' }).waitFor();
+    await erin.page.getByLabel('Passphrase').fill(PASS);
+    await erin.page.getByRole('button', { name: 'Unlock' }).click();
+    const code = erin.page.locator('code.invite');
+    await code.waitFor();
+
+    const used = (await code.textContent())!.trim();
+    await dave.app.contacts.addByInviteCode({ code: used });
+    await nav(erin.page, 'Contacts');
+    await erin.page.getByRole('button', { name: /Dave/ }).waitFor();
+    await closeApp(dave.app);
+
+    // Erin's screen shows a fresh code after Dave used hers; the impostor takes that one.
+    await nav(erin.page, 'Chats');
+    await expect.poll(() => code.textContent(), { timeout: STEP }).not.toBe(used);
+    const fresh = (await code.textContent())!.trim();
+    const impostor = await newUser('Dave', { peerIdentity: () => davePeerKey });
+    await impostor.app.contacts.addByInviteCode({ code: fresh });
+
+    const banner = erin.page.getByRole('alert').filter({ hasText: "Dave's key changed." });
+    await banner.waitFor();
+    const newFingerprint = (await impostor.app.identity.me()).fingerprint;
+    const shown = (await banner.textContent())!.replace(/\s+/g, '');
+    expect(shown).toContain(`Now${newFingerprint}`);
+    await shot(erin.page, '9-key-changed');
+    await banner.getByRole('button', { name: 'Check safety number' }).click();
+    await erin.page.getByRole('heading', { name: 'Dave', level: 1 }).waitFor();
+    await erin.page.getByRole('button', { name: 'I compared it: accept the new key' }).click();
+    await banner.waitFor({ state: 'detached' });
+    await erin.page.getByText('not verified').first().waitFor();
+    expect(erin.problems).toEqual([]);
+  }, 60_000);
 });
