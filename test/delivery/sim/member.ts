@@ -149,6 +149,12 @@ export class Member {
    * its epoch. Cleared when we join.
    */
   needsRejoin = false;
+  /**
+   * The epoch we (last) joined at, kept on "disk": nobody's log holds commits before it for us
+   * (the founding commit travels out of band), so a catch-up never asks for them — a gap no peer
+   * can fill made every catch-up ask every peer in turn, for seconds.
+   */
+  private joinedAt: bigint | undefined;
 
   constructor(
     readonly name: string,
@@ -246,6 +252,7 @@ export class Member {
       inc.session = undefined;
     }
     this.needsRejoin = false;
+    this.joinedAt = group.epoch;
     this.attach(inc, group);
   }
 
@@ -260,6 +267,7 @@ export class Member {
   }
 
   private attach(inc: Incarnation, group: Group): void {
+    this.joinedAt ??= group.epoch;
     const channels = this.logged(inc, inc.ports.channels);
     const session = new GroupSession({
       group,
@@ -501,7 +509,7 @@ export class Member {
     inc.syncing = true;
     const groupId = session.group.groupId;
     client
-      .catchUp(groupId, floorEpoch(session.epoch, this.options.syncBackEpochs), peers, {
+      .catchUp(groupId, this.syncFloor(session.epoch), peers, {
         deliver: (items) => {
           if (this.inc !== inc) return;
           for (const item of items) this.replay(inc, session, groupId, item);
@@ -524,6 +532,11 @@ export class Member {
           this.catchUp(inc);
         }
       });
+  }
+
+  private syncFloor(epoch: bigint): bigint {
+    const floor = floorEpoch(epoch, this.options.syncBackEpochs);
+    return this.joinedAt !== undefined && this.joinedAt > floor ? this.joinedAt : floor;
   }
 
   /** What our log holds past the session's epoch (see logBacklog.ts), handed to it again. */
