@@ -34,6 +34,7 @@ import type { DatabaseKeySource, Store, Transaction } from '../store/index.js';
 import { passphraseKeySource } from '../store/index.js';
 import type { KeyProtection } from './api.js';
 import { ContactBook } from './contactBook.js';
+import type { StoreAndForwardOptions } from './groups/groupSync.js';
 import { AppError } from './errors.js';
 import { AppEvents } from './events.js';
 import { loadKeyPackageClient, putKeyPackages } from './keyPackageRecords.js';
@@ -67,6 +68,8 @@ export interface AppContextOptions {
   readonly now?: () => number;
   /** One-time KeyPackages handed to each contact (default 8). */
   readonly keyPackagesPerContact?: number;
+  /** Store and forward for groups: log retention, catch-up period (groups/groupSync.ts). */
+  readonly storeAndForward?: StoreAndForwardOptions;
 }
 
 /** Services that need the unlocked profile (groups, messages, ...) join the session here. */

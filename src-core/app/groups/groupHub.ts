@@ -41,6 +41,7 @@ import { GroupViews } from './groupViews.js';
 import { JoinFlow } from './joinFlow.js';
 import { KeyPolicy } from './keyPolicy.js';
 import { ChunkTransfers } from './chunkTransfers.js';
+import { GroupSync } from './groupSync.js';
 import type { AttachmentManifest } from '../content/index.js';
 
 export interface GroupEntry {
@@ -77,6 +78,8 @@ export class GroupHub implements SessionParticipant {
   readonly views: GroupViews;
   readonly joins: JoinFlow;
   readonly chunks: ChunkTransfers;
+  /** Store and forward: the ciphertext log, the 'sync' server and catch-ups. */
+  readonly sync: GroupSync;
   #session: Session | undefined;
   #config: GroupConfig | undefined;
   #policy: KeyPolicy | undefined;
@@ -91,6 +94,7 @@ export class GroupHub implements SessionParticipant {
     this.views = new GroupViews(this);
     this.joins = new JoinFlow(this);
     this.chunks = new ChunkTransfers(this);
+    this.sync = new GroupSync(this, ctx.options.storeAndForward);
   }
 
   /** The one hub of a context (the three services share it); it joins the session once. */
@@ -143,6 +147,7 @@ export class GroupHub implements SessionParticipant {
       },
       now: () => this.ctx.nowSeconds(),
     };
+    await this.sync.open(session);
     const metaNs = session.store.namespace(GROUP_META_NS);
     for await (const [hex, metaBytes] of metaNs.entries()) {
       const meta = decodeGroupMeta(metaBytes);
@@ -162,6 +167,7 @@ export class GroupHub implements SessionParticipant {
   async close(): Promise<void> {
     this.#policy?.stop();
     for (const off of this.#unserve.splice(0)) off();
+    await this.sync.close();
     for (const e of this.groups.values()) {
       e.session?.stop();
       for (const off of e.off.splice(0)) off();
@@ -243,7 +249,7 @@ export class GroupHub implements SessionParticipant {
   startSession(e: GroupEntry): void {
     const s = this.session;
     if (e.group === undefined) throw new AppError('internal', 'a group without its state');
-    const inner = s.ports.channels;
+    const inner = this.sync.channels(s.ports.channels);
     // Nothing leaves before the state that made it is on disk: a publish waits for the group's
     // pending transactions (a send stores its ratchet step in the one it runs in). Otherwise a
     // crash between the two would restore an older sender ratchet and encrypt again under a key
@@ -275,6 +281,7 @@ export class GroupHub implements SessionParticipant {
       }),
     );
     session.start();
+    e.off.push(this.sync.attach(e, session));
   }
 
   /** Peers that are in the group's channel now (members' devices online). */
@@ -456,6 +463,7 @@ export class GroupHub implements SessionParticipant {
     for (const off of e.off.splice(0)) off();
     const session = e.session;
     e.session = undefined;
+    this.sync.drop(e);
     void this.persist(e, async (tx) => {
       const entry = this.logEntry(
         tx,

@@ -1,0 +1,343 @@
+/**
+ * Store and forward for the app's groups: one ciphertext log for every group (on the encrypted
+ * store, `ciphertextLogStore.ts`), fed with what we publish and what reaches us on the groups'
+ * channels; a `'sync'` server answering members' devices; and a sync client that catches a group
+ * up when its session says it is behind, when the profile is unlocked, when a member's device
+ * comes online, and every `syncEveryMs`. What a catch-up fetches is handed to the session as the
+ * envelopes it first travelled in (test/delivery/sim/member.ts wires the same pieces).
+ *
+ * Who may read a group's log: a connected peer that proved to be a contact's device (the contact
+ * book binds peer ids to users after a signed introduction) whose user holds a leaf of the group
+ * now. The log is ciphertext; a removed member's devices stop being served at the commit that
+ * removed it (reading the new epochs would need keys it does not have anyway).
+ *
+ * What we keep from the channel is checked as an envelope (the carried MLS message's header must
+ * name the group, epoch and kind), not decrypted: a member's device could plant a well-formed
+ * message with a bad ciphertext, which the log would relay until retention drops it (MLS refuses
+ * it at every reader, so it changes no one's state).
+ */
+import type { CiphertextLog, RetentionPolicy } from '../../delivery/ciphertextLog.js';
+import {
+  CiphertextLog as Log,
+  EntryKind,
+  hexOf as logHex,
+  messageIdOf,
+} from '../../delivery/ciphertextLog.js';
+import type { GroupEnvelope } from '../../delivery/envelope.js';
+import { EnvelopeKind, decodeEnvelope, encodeEnvelope } from '../../delivery/envelope.js';
+import type { GroupSession } from '../../delivery/groupSession.js';
+import { logBacklog } from '../../delivery/logBacklog.js';
+import {
+  commitHash,
+  decodeOrderingRecord,
+  encodeOrderingRecord,
+} from '../../delivery/orderingRecord.js';
+import type { ChannelPort, PeerIdString } from '../../delivery/ports.js';
+import type { SyncItem } from '../../delivery/syncProtocol.js';
+import { SyncClient, SyncServer } from '../../delivery/syncProtocol.js';
+import type { Session } from '../appContext.js';
+import type { GroupEntry, GroupHub } from './groupHub.js';
+import { userIdOfCredential } from './groupRules.js';
+import { StoreLogStore } from './ciphertextLogStore.js';
+
+export interface StoreAndForwardOptions {
+  /** How long and how much of each group's ciphertext we keep for others (default 30 days, 100,000). */
+  readonly retention?: Partial<RetentionPolicy>;
+  /** A full catch-up of every group this often while unlocked (ms, default 60 s). */
+  readonly syncEveryMs?: number;
+  /** Epochs before our own asked again (late messages of the last epoch, forks; default 1). */
+  readonly backEpochs?: number;
+  /** One sync request's timeout (ms, default 10 s). */
+  readonly timeoutMs?: number;
+}
+
+/** Per group: records whose commit has not reached the log yet, commits' ids by commit hash. */
+interface Pending {
+  readonly records: Map<string, Uint8Array>;
+  readonly commitIds: Map<string, Uint8Array>;
+}
+
+const MAX_PENDING = 256;
+
+export class GroupSync {
+  #log: CiphertextLog | undefined;
+  #server: SyncServer | undefined;
+  #client: SyncClient | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #offPeer: (() => void) | undefined;
+  readonly #running = new Set<string>();
+  readonly #again = new Set<string>();
+  readonly #pending = new Map<string, Pending>();
+  /** Log writes in flight, awaited at close so none runs on a closed store. */
+  readonly #writes = new Set<Promise<unknown>>();
+  #closed = true;
+
+  constructor(
+    private readonly hub: GroupHub,
+    private readonly options: StoreAndForwardOptions = {},
+  ) {}
+
+  get log(): CiphertextLog {
+    if (this.#log === undefined) throw new Error('store and forward is not open');
+    return this.#log;
+  }
+
+  async open(s: Session): Promise<void> {
+    this.#closed = false;
+    const log = await Log.open(new StoreLogStore(s.store), {
+      ...(this.options.retention === undefined ? {} : { retention: this.options.retention }),
+      now: () => this.hub.ctx.nowMs(),
+    });
+    this.#log = log;
+    await this.#track(log.prune());
+    this.#server = new SyncServer({
+      log,
+      requests: s.ports.requests,
+      authorize: (peer, groupId) => this.authorized(peer, logHex(groupId)),
+      onPeerHeads: (_peer, heads) => {
+        for (const h of heads) {
+          const e = this.hub.groups.get(logHex(h.groupId));
+          if (e?.session !== undefined && h.highestEpoch > e.session.epoch) this.catchUp(e);
+        }
+      },
+    });
+    this.#client = new SyncClient({
+      log,
+      requests: s.ports.requests,
+      timeoutMs: this.options.timeoutMs ?? 10_000,
+    });
+    this.#offPeer = s.node.events.on('peer:online', ({ peerId }) => this.#onPeerOnline(peerId));
+    const every = this.options.syncEveryMs ?? 60_000;
+    this.#timer = setInterval(() => {
+      void this.#track(log.prune()).catch(() => undefined);
+      for (const e of this.hub.groups.values()) this.catchUp(e);
+    }, every);
+    this.#timer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#offPeer?.();
+    this.#offPeer = undefined;
+    this.#server?.close();
+    this.#server = undefined;
+    this.#client = undefined;
+    await Promise.all([...this.#writes].map((p) => p.catch(() => undefined)));
+    this.#log = undefined;
+    this.#pending.clear();
+    this.#running.clear();
+    this.#again.clear();
+  }
+
+  #track<T>(p: Promise<T>): Promise<T> {
+    this.#writes.add(p);
+    void p.finally(() => this.#writes.delete(p)).catch(() => undefined);
+    return p;
+  }
+
+  /** Whether `peer` is a device of a user holding a leaf of the group now. */
+  authorized(peer: PeerIdString, groupHex: string): boolean {
+    if (this.#closed) return false;
+    const user = this.hub.session.contacts.contactOfPeer(peer);
+    const group = this.hub.groups.get(groupHex)?.group;
+    if (user === undefined || group === undefined || !group.isActive) return false;
+    return group.members().some((m) => userIdOfCredential(m.credential) === user);
+  }
+
+  /** The channel port of a group's session: what passes through it is also kept in the log. */
+  channels(inner: ChannelPort): ChannelPort {
+    return {
+      publish: (channel, data) => {
+        this.keep(data);
+        return inner.publish(channel, data);
+      },
+      subscribe: (channel, onMessage) =>
+        inner.subscribe(channel, (m) => {
+          this.keep(m.data);
+          onMessage(m);
+        }),
+      subscribers: (channel) => inner.subscribers(channel),
+    };
+  }
+
+  /** Starts listening to the session's `behind` reports and catches up once. */
+  attach(e: GroupEntry, session: GroupSession): () => void {
+    const off = session.on('behind', () => this.catchUp(e));
+    this.catchUp(e);
+    return off;
+  }
+
+  /** Forgets a group's log (we left or were removed: we no longer serve it). */
+  drop(e: GroupEntry): void {
+    this.#pending.delete(e.hex);
+    const log = this.#log;
+    if (log !== undefined) void this.#track(log.dropGroup(e.id)).catch(() => undefined);
+  }
+
+  /** Appends an envelope's content to the log; duplicates are the log's to drop. */
+  keep(data: Uint8Array): void {
+    const log = this.#log;
+    if (log === undefined || this.#closed) return;
+    let env: GroupEnvelope;
+    try {
+      env = decodeEnvelope(data);
+    } catch {
+      return; // the session rejects it with a typed error; nothing to keep
+    }
+    const hex = logHex(env.groupId);
+    const e = this.hub.groups.get(hex);
+    if (e?.session === undefined) return;
+    const pending = this.#pendingOf(hex);
+    void this.#track(this.#append(log, env, pending)).catch((err: unknown) => {
+      // A second commit for an epoch is refused by the log (a fork, the session's to decide).
+      if (!this.#closed)
+        console.error('app: ciphertext log', err instanceof Error ? err.name : err);
+    });
+  }
+
+  #pendingOf(hex: string): Pending {
+    let p = this.#pending.get(hex);
+    if (p === undefined) {
+      p = { records: new Map(), commitIds: new Map() };
+      this.#pending.set(hex, p);
+    }
+    return p;
+  }
+
+  async #append(log: CiphertextLog, env: GroupEnvelope, p: Pending): Promise<void> {
+    const suite = this.hub.ctx.suite;
+    switch (env.kind) {
+      case EnvelopeKind.commit: {
+        const key = logHex(commitHash(suite, env.mlsMessage));
+        const record = p.records.get(key);
+        const id = messageIdOf(env.mlsMessage);
+        bounded(p.commitIds).set(key, id);
+        await log.append(env.groupId, {
+          kind: EntryKind.commit,
+          epoch: env.epoch,
+          message: env.mlsMessage,
+          ...(record === undefined ? {} : { orderingRecord: record }),
+        });
+        if (record !== undefined) {
+          p.records.delete(key);
+          await log.attachOrderingRecord(env.groupId, id, record);
+        }
+        return;
+      }
+      case EnvelopeKind.orderingRecord: {
+        const key = logHex(env.record.commitHash);
+        const record = encodeOrderingRecord(env.record);
+        const id = p.commitIds.get(key);
+        if (id === undefined || !(await log.attachOrderingRecord(env.groupId, id, record))) {
+          bounded(p.records).set(key, record);
+        }
+        return;
+      }
+      case EnvelopeKind.application:
+      case EnvelopeKind.proposal:
+        await log.append(env.groupId, {
+          kind: env.kind === EnvelopeKind.application ? EntryKind.application : EntryKind.proposal,
+          epoch: env.epoch,
+          message: env.mlsMessage,
+        });
+        return;
+      default:
+        return; // heartbeats are not kept
+    }
+  }
+
+  // ---- Catching up ---------------------------------------------------------------------------
+
+  #onPeerOnline(peer: PeerIdString): void {
+    for (const e of this.hub.groups.values()) {
+      if (this.authorized(peer, e.hex)) this.catchUp(e);
+    }
+  }
+
+  /** Member devices we can ask: the group channel's peers and connected members' devices. */
+  #peersFor(e: GroupEntry): PeerIdString[] {
+    const s = this.hub.session;
+    const out = new Set<PeerIdString>();
+    for (const p of this.hub.onlinePeers(e)) if (this.authorized(p, e.hex)) out.add(p);
+    for (const p of s.node.connectedPeers()) if (this.authorized(p, e.hex)) out.add(p);
+    return [...out];
+  }
+
+  /** One catch-up at a time per group; a trigger during one runs another after it. */
+  catchUp(e: GroupEntry): void {
+    if (this.#closed || this.#client === undefined) return;
+    const session = e.session;
+    if (session === undefined || !session.isRunning) return;
+    if (this.#running.has(e.hex)) {
+      this.#again.add(e.hex);
+      return;
+    }
+    this.#replayBacklog(session, e.id);
+    const peers = this.#peersFor(e);
+    if (peers.length === 0) return;
+    this.#running.add(e.hex);
+    const client = this.#client;
+    const back = BigInt(this.options.backEpochs ?? 1);
+    const from = session.epoch > back ? session.epoch - back : 0n;
+    const live = (): boolean => !this.#closed && e.session === session && session.isRunning;
+    const run = client
+      .catchUp(e.id, from, peers, {
+        deliver: (items) => {
+          if (!live()) return;
+          for (const item of items) replay(session, e.id, item);
+        },
+      })
+      .then((result) => {
+        if (!live()) return;
+        // A peer's commit for an epoch where we hold another is the other side of a fork: the
+        // session's fork rule needs it (with its record) to pick the branch.
+        for (const item of result.conflicts) replay(session, e.id, item);
+        this.#replayBacklog(session, e.id);
+      })
+      .catch((err: unknown) => {
+        if (live()) console.error('app: sync', err instanceof Error ? err.name : err);
+      })
+      .finally(() => {
+        this.#running.delete(e.hex);
+        if (this.#again.delete(e.hex)) this.catchUp(e);
+      });
+    void this.#track(run);
+  }
+
+  /** What our log holds past the session's epoch (logBacklog.ts), handed to it again. */
+  #replayBacklog(session: GroupSession, groupId: Uint8Array): void {
+    const log = this.#log;
+    if (log === undefined) return;
+    for (const item of logBacklog(log, groupId, session.epoch)) replay(session, groupId, item);
+  }
+}
+
+/** Hands a log item to the session as the envelopes it came in. */
+function replay(session: GroupSession, groupId: Uint8Array, item: SyncItem): void {
+  const base = { groupId, epoch: item.epoch };
+  const envs: GroupEnvelope[] = [];
+  if (item.kind === EntryKind.commit) {
+    envs.push({ ...base, kind: EnvelopeKind.commit, mlsMessage: item.message });
+    if (item.orderingRecord !== undefined) {
+      try {
+        const record = decodeOrderingRecord(item.orderingRecord);
+        envs.push({ ...base, kind: EnvelopeKind.orderingRecord, record });
+      } catch {
+        // A record that does not parse: the commit waits for a good one from elsewhere.
+      }
+    }
+  } else if (item.kind === EntryKind.application) {
+    envs.push({ ...base, kind: EnvelopeKind.application, mlsMessage: item.message });
+  } else {
+    envs.push({ ...base, kind: EnvelopeKind.proposal, mlsMessage: item.message });
+  }
+  for (const env of envs) session.receive(encodeEnvelope(env));
+}
+
+/** Keeps a pending map under MAX_PENDING entries (oldest out). */
+function bounded<V>(m: Map<string, V>): Map<string, V> {
+  while (m.size >= MAX_PENDING) m.delete(m.keys().next().value!);
+  return m;
+}
