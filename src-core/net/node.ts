@@ -27,6 +27,7 @@ import { Discovery } from './discovery.js';
 import { NetError } from './errors.js';
 import { NetEventEmitter } from './events.js';
 import { Gossip, gossipsubOptions } from './gossip.js';
+import { GossipLinks } from './gossipLinks.js';
 import type { PeerIdentityStore } from './identity.js';
 import { loadOrCreatePeerKey } from './identity.js';
 import { Invites } from './invites.js';
@@ -130,6 +131,7 @@ export class ParleyNode {
   readonly addressBook: PeerAddressBook;
   readonly #libp2p: Libp2p;
   readonly #discovery: Discovery;
+  readonly #gossipLinks: GossipLinks;
   /** Connections whose identify exchange finished (see dial). */
   readonly #identified = new WeakSet<Connection>();
   #state: 'created' | 'started' | 'stopped' = 'created';
@@ -140,7 +142,9 @@ export class ParleyNode {
     this.peerId = libp2p.peerId.toString();
     this.config = config;
     this.addressBook = addressBook;
-    this.gossip = new Gossip(libp2p.services.pubsub as GossipSub, config.gossip, this.events);
+    const pubsub = libp2p.services.pubsub as GossipSub;
+    this.gossip = new Gossip(pubsub, config.gossip, this.events);
+    this.#gossipLinks = new GossipLinks(libp2p, pubsub);
     this.requests = new RequestResponse(libp2p, config.requests, this.events);
     this.#discovery = new Discovery(
       libp2p,
@@ -183,6 +187,7 @@ export class ParleyNode {
     this.#state = 'started';
     try {
       await this.#libp2p.start();
+      this.#gossipLinks.start();
       await rememberOwnAddresses(this.addressBook, this.peerId, this.addresses());
       await this.invites.start();
       await this.#discovery.start();
@@ -196,6 +201,7 @@ export class ParleyNode {
     if (this.#state === 'stopped') return;
     this.#state = 'stopped';
     this.#discovery.stop();
+    this.#gossipLinks.stop();
     this.invites.stop();
     await this.#libp2p.stop();
   }

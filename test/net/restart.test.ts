@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryPeerAddressBook, MemoryPeerIdentityStore } from '../../src-core/net/index.js';
 import type { ParleyNode } from '../../src-core/net/index.js';
 import { previousPort } from '../../src-core/net/listenPorts.js';
+import { startProxy } from './halfOpen.js';
 import { bytes, startNode, stopAll, stopNode, text, waitFor } from './helpers.js';
 
 afterEach(stopAll);
@@ -132,6 +133,28 @@ describe('restart', () => {
       await gossipWorks(a, b, `round ${round}`);
     }
   }, 60_000);
+});
+
+describe('gossip after a reconnect', () => {
+  it('resumes when the old connection is still open (half-open) as the peer comes back', async () => {
+    const a = await member();
+    const b = await member();
+    const proxy = await startProxy(Number(portOf(b.node)));
+    try {
+      // A reaches B only through the proxy; B knows A directly.
+      await a.node.dial(`${proxy.addr}/p2p/${b.node.peerId}`);
+      await b.node.addContact(a.node.peerId, a.node.addresses());
+      await gossipWorks(a, b, 'before');
+      // The link dies silently: A still holds the old connection when B comes back.
+      proxy.freeze();
+      await restart(b);
+      await waitFor(() => a.node.connections(b.node.peerId).length === 2, 'B redialled A');
+      await gossipWorks(a, b, 'after');
+    } finally {
+      await stopAll();
+      await proxy.close();
+    }
+  });
 });
 
 describe('previousPort', () => {
