@@ -84,7 +84,9 @@ export class GroupSession {
     const { channels } = options.ports;
     this.subscribeChannel = () => channels.subscribe(this.channel, (m) => this.receive(m.data));
     this.outbox = new Outbox(channels, this.channel, this.events);
-    this.reports = new SessionReports(this.events, this.timing.retryMs);
+    this.reports = new SessionReports(this.events, this.timing.retryMs, (epoch, seen) =>
+      this.outbox.markAtRisk(epoch, seen),
+    );
     this.events.on('published', (e) => {
       if (e.kind === EnvelopeKind.proposal) this.proposals.add(e.epoch, e.envelope);
     });
@@ -433,6 +435,7 @@ export class GroupSession {
     if (active) {
       const quarantine = this.outbox.isQuarantined && this.own.removalsOutstanding(this.current);
       this.outbox.release(this.current, quarantine);
+      this.outbox.resendAtRisk(this.current);
     }
   }
 

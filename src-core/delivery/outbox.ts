@@ -28,6 +28,8 @@ interface SentMessage {
   readonly audience: ReadonlySet<string>;
   /** The epoch it was (last) encrypted in. */
   epoch: bigint;
+  /** Send again once we reach this epoch (see markAtRisk). */
+  resendAt?: bigint | undefined;
 }
 
 type MlsKind = typeof Kind.commit | typeof Kind.proposal | typeof Kind.application;
@@ -102,6 +104,28 @@ export class Outbox {
     const held = this.held;
     this.held = [];
     for (const m of held) if (!this.tryPublish(group, m)) this.held.push(m);
+  }
+
+  /**
+   * We are at `epoch` and saw traffic of epoch `seen`: others had moved on while our messages of
+   * this epoch went out, and may pass it (beyond MLS's kept past epochs) before those arrive.
+   * They are sent again once we reach `seen` (the same id inside, so readers drop copies).
+   */
+  markAtRisk(epoch: bigint, seen: bigint): void {
+    for (const m of this.sent) {
+      if (m.epoch === epoch && (m.resendAt === undefined || m.resendAt < seen)) m.resendAt = seen;
+    }
+  }
+
+  /** Sends again the messages marked at risk whose epoch we reached (see markAtRisk). */
+  resendAtRisk(group: Group): void {
+    const due = this.sent.filter((m) => m.resendAt !== undefined && group.epoch >= m.resendAt);
+    if (due.length === 0 || this.quarantined) return;
+    this.sent = this.sent.filter((m) => !due.includes(m));
+    for (const m of due) {
+      m.resendAt = undefined;
+      if (!this.tryPublish(group, m)) this.held.push(m);
+    }
   }
 
   /** Ids of messages a fork could still undo (sent within the window, or held). */

@@ -16,6 +16,8 @@ export class SessionReports {
   constructor(
     private readonly events: SessionEmitter,
     private readonly retryMs: number,
+    /** Every sighting of a later epoch (our messages of this epoch may reach others too late). */
+    private readonly onAhead: (epoch: bigint, seen: bigint) => void,
   ) {}
 
   /** Whether no traffic of a later epoch was seen for `quietMs` (a leader may order then). */
@@ -26,6 +28,7 @@ export class SessionReports {
   /** Traffic of epoch `seen` arrived while we are at `epoch`. */
   behind(epoch: bigint, seen: bigint, now: number): void {
     this.aheadSeenAt = now;
+    this.onAhead(epoch, seen);
     const last = this.behindReported;
     if (last?.epoch === epoch && now - last.at < this.retryMs) return;
     this.behindReported = { epoch, at: now };

@@ -126,6 +126,8 @@ interface Incarnation {
   readonly outbox: Map<MessageId, string>;
   syncing: boolean;
   syncAgain: boolean;
+  /** Peers that came into reach since the last catch-up. */
+  readonly newcomers: Set<string>;
   /** Peers we could reach on the channel at the last look; a newcomer among them means a heal. */
   reachable: Set<string>;
   /** Records whose commit is not in the log yet, by commit hash. */
@@ -212,6 +214,7 @@ export class Member {
       outbox: new Map(),
       syncing: false,
       syncAgain: false,
+      newcomers: new Set(),
       reachable: new Set(),
       pendingRecords: new Map(),
       commitIds: new Map(),
@@ -483,7 +486,9 @@ export class Member {
       const session = inc.session;
       if (session !== undefined) {
         const now = new Set(inc.ports.channels.subscribers(session.channel));
-        const newcomer = [...now].some((p) => !inc.reachable.has(p));
+        const arrived = [...now].filter((p) => !inc.reachable.has(p));
+        const newcomer = arrived.length > 0;
+        for (const p of arrived) inc.newcomers.add(p);
         inc.reachable = now;
         if (newcomer || elapsed >= this.options.syncEveryMs) {
           this.catchUp(inc);
@@ -508,20 +513,28 @@ export class Member {
     if (peers.length === 0) return;
     inc.syncing = true;
     const groupId = session.group.groupId;
-    client
-      .catchUp(groupId, this.syncFloor(session.epoch), peers, {
+    const once = async (from: readonly string[]): Promise<void> => {
+      const result = await client.catchUp(groupId, this.syncFloor(session.epoch), from, {
         deliver: (items) => {
           if (this.inc !== inc) return;
           for (const item of items) this.replay(inc, session, groupId, item);
         },
-      })
-      .then((result) => {
-        // A peer's commit for an epoch we hold another commit for is the other side of a fork:
-        // the session's fork logic needs it (with its record) to pick the branch.
-        if (this.inc !== inc) return;
-        for (const item of result.conflicts) this.replay(inc, session, groupId, item);
-        this.replayBacklog(inc, session);
-      })
+      });
+      // A peer's commit for an epoch we hold another commit for is the other side of a fork:
+      // the session's fork logic needs it (with its record) to pick the branch.
+      if (this.inc !== inc) return;
+      for (const item of result.conflicts) this.replay(inc, session, groupId, item);
+      this.replayBacklog(inc, session);
+    };
+    const run = async (): Promise<void> => {
+      await once(peers);
+      // Peers just come into reach (a healed partition) are asked each in turn: a catch-up ends
+      // at the first peer with every commit, and only they have the messages sent on their side.
+      const newcomers = [...inc.newcomers].filter((p) => peers.includes(p));
+      inc.newcomers.clear();
+      for (const p of newcomers) if (this.inc === inc && session.isRunning) await once([p]);
+    };
+    run()
       .catch((e: unknown) => {
         if (this.inc === inc) this.observer.error(this, 'sync', e);
       })
