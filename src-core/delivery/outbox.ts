@@ -133,9 +133,14 @@ export class Outbox {
     return [...this.sent, ...this.held].map((m) => m.id);
   }
 
-  /** We can no longer send (removed): every held message is reported as not delivered. */
+  /**
+   * We can no longer send (removed): every held message is reported as not delivered, and so is
+   * every message waiting to be sent again because it went out at an epoch others had left.
+   */
   failHeld(reason: 'removed' | 'rejoin_needed'): void {
-    for (const m of this.held) {
+    const atRisk = this.sent.filter((m) => m.resendAt !== undefined);
+    this.sent = this.sent.filter((m) => m.resendAt === undefined);
+    for (const m of [...atRisk, ...this.held]) {
       m.data.fill(0);
       this.events.emit('notDelivered', { id: m.id, reason });
     }
