@@ -9,24 +9,37 @@
  * to drop (MLS refuses a used generation; application ids are filtered).
  */
 import type { CiphertextLog, LogCursor, LogEntry } from './ciphertextLog.js';
+import { EntryKind } from './ciphertextLog.js';
 
 /** Entries handed over at most per call: the rest come with the next call (the next sync). */
 const BACKLOG_LIMIT = 10_000;
 const PAGE_BYTES = 1024 * 1024;
 
 /**
- * The log's entries from `epoch` on if the log holds the commit that ends `epoch` with its
- * ordering record (the session at `epoch` is behind the log), else none.
+ * The log's entries the session at `epoch` may not have used: from `epoch` on if the log holds the
+ * commit that ends `epoch` with its ordering record (the session is behind the log), and, when
+ * `passedFrom` < `epoch` (a catch-up just moved the session on from there), the application
+ * messages of the epochs it passed: a sync hands over new entries only, so a message our log
+ * already held (e.g. held in memory for a later epoch, then lost in a restart) would be skipped.
  */
-export function logBacklog(log: CiphertextLog, groupId: Uint8Array, epoch: bigint): LogEntry[] {
-  const commit = log.commitOf(groupId, epoch);
-  if (commit?.orderingRecord === undefined) return [];
+export function logBacklog(
+  log: CiphertextLog,
+  groupId: Uint8Array,
+  epoch: bigint,
+  passedFrom: bigint = epoch,
+): LogEntry[] {
+  const ordered = log.commitOf(groupId, epoch)?.orderingRecord !== undefined;
+  const start = passedFrom < epoch ? passedFrom : epoch;
+  if (!ordered && start === epoch) return [];
   const out: LogEntry[] = [];
-  let cursor: LogCursor | undefined = { epoch, fromSeq: 0, commitDone: false };
+  let cursor: LogCursor | undefined = { epoch: start, fromSeq: 0, commitDone: false };
   while (cursor !== undefined && out.length < BACKLOG_LIMIT) {
     const page = log.readPage(groupId, cursor, PAGE_BYTES, BACKLOG_LIMIT - out.length);
-    out.push(...page.entries);
+    for (const e of page.entries) {
+      if (e.epoch < epoch ? e.kind === EntryKind.application : ordered) out.push(e);
+    }
     cursor = page.next;
+    if (!ordered && cursor !== undefined && cursor.epoch >= epoch) break;
   }
   return out;
 }

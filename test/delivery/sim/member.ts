@@ -514,6 +514,7 @@ export class Member {
     inc.syncing = true;
     const groupId = session.group.groupId;
     const once = async (from: readonly string[]): Promise<void> => {
+      const passedFrom = session.epoch;
       const result = await client.catchUp(groupId, this.syncFloor(session.epoch), from, {
         deliver: (items) => {
           if (this.inc !== inc) return;
@@ -524,7 +525,7 @@ export class Member {
       // the session's fork logic needs it (with its record) to pick the branch.
       if (this.inc !== inc) return;
       for (const item of result.conflicts) this.replay(inc, session, groupId, item);
-      this.replayBacklog(inc, session);
+      this.replayBacklog(inc, session, passedFrom);
     };
     const run = async (): Promise<void> => {
       await once(peers);
@@ -553,11 +554,11 @@ export class Member {
   }
 
   /** What our log holds past the session's epoch (see logBacklog.ts), handed to it again. */
-  private replayBacklog(inc: Incarnation, session: GroupSession): void {
+  private replayBacklog(inc: Incarnation, session: GroupSession, passedFrom?: bigint): void {
     const log = inc.log;
     if (log === undefined || this.inc !== inc || !session.isRunning) return;
     const groupId = session.group.groupId;
-    for (const item of logBacklog(log, groupId, session.epoch)) {
+    for (const item of logBacklog(log, groupId, session.epoch, passedFrom)) {
       this.replay(inc, session, groupId, item);
     }
   }
