@@ -24,31 +24,47 @@ import { branchHead, verifyHeartbeat } from './heartbeat.js';
 import { bytesEqual, hashKey } from './orderingRecord.js';
 
 /**
- * The member (as the current tree shows it) that `hb` shows stuck behind its own ordered commit,
- * or undefined. Throws DeliveryError/MlsError if the heartbeat names our branch but does not
- * verify.
+ * The member (as the current tree shows it) that `hb` shows stuck at an epoch of our branch, and
+ * the members that epoch's commit added, or undefined. Stuck: the committer of that commit (it
+ * cannot process it), or any member whose heartbeats at that epoch span `minAgeMs` (it processed
+ * the commit before a crash and kept the spent key: it cannot process it again either, though we
+ * publish our branch on each of its heartbeats). Both only `minAgeMs` after we merged it. Throws
+ * DeliveryError/MlsError if the heartbeat names our branch but does not verify.
  */
-export function stuckCommitter(
+export function stuckMember(
   history: BranchHistory,
   current: Group,
   hb: Heartbeat,
   now: number,
   minAgeMs: number,
-): GroupMember | undefined {
+  firstSeen: Map<string, number>,
+): { member: GroupMember; added: readonly GroupMember[] } | undefined {
   const entry = history.at(hb.epoch);
   const forkPoint = entry?.forkPoint;
-  if (entry === undefined || forkPoint === undefined) return undefined;
-  if (entry.committer !== hb.leaderLeaf || now - entry.mergedAt < minAgeMs) return undefined;
+  if (entry === undefined || forkPoint === undefined || now - entry.mergedAt < minAgeMs) {
+    return undefined;
+  }
   if (!bytesEqual(hb.head, branchHead(forkPoint.state))) return undefined;
   verifyHeartbeat(forkPoint.state, hb);
+  if (entry.committer !== hb.leaderLeaf) {
+    const seen = `${hb.epoch}/${hb.leaderLeaf}`;
+    const first = firstSeen.get(seen);
+    if (first === undefined) firstSeen.set(seen, now);
+    if (first === undefined || now - first < minAgeMs) return undefined;
+  }
   const then = forkPoint.members().find((m) => m.leafIndex === hb.leaderLeaf);
   if (then === undefined || hb.leaderLeaf === current.ownLeaf) return undefined;
-  return current.members().find((m) => bytesEqual(m.signatureKey, then.signatureKey));
+  const member = current.members().find((m) => bytesEqual(m.signatureKey, then.signatureKey));
+  if (member === undefined) return undefined;
+  // A committer that never merged its commit never sent its Welcome: those it added have none.
+  const added = entry.committer === hb.leaderLeaf ? entry.added.map((a) => a.member) : [];
+  return { member, added };
 }
 
 /** Both sides of the re-add: the leader's (once per member) and the stuck member's heartbeats. */
 export class Rejoins {
   private readonly reAdding = new Set<string>();
+  private readonly firstSeen = new Map<string, number>();
   private adds: Extract<Change, { kind: 'add' }>[] = [];
   private lastBeat = Number.NEGATIVE_INFINITY;
 
@@ -57,7 +73,10 @@ export class Rejoins {
     private readonly retryMs: number,
   ) {}
 
-  /** The changes that re-add the member `hb` shows stuck (see stuckCommitter), once each. */
+  /**
+   * The removals that start re-adding the member `hb` shows stuck (see stuckMember), once each,
+   * and those its commit added; their adds follow (addsDue).
+   */
   reAdd(
     history: BranchHistory,
     current: Group,
@@ -65,17 +84,22 @@ export class Rejoins {
     now: number,
     minAgeMs: number,
   ): Change[] | undefined {
-    const stuck = stuckCommitter(history, current, hb, now, minAgeMs);
+    const stuck = stuckMember(history, current, hb, now, minAgeMs, this.firstSeen);
     if (stuck === undefined) return undefined;
-    const key = hashKey(stuck.signatureKey);
-    if (this.reAdding.has(key)) return undefined;
-    const keyPackage = this.freshKeyPackage?.(stuck);
-    if (keyPackage === undefined) return undefined;
-    this.reAdding.add(key);
-    this.adds.push({ kind: 'add', keyPackage: keyPackageOf(keyPackage) });
-    return [{ kind: 'remove', signatureKey: stuck.signatureKey }];
+    const members = current.members();
+    const out: Change[] = [];
+    for (const m of [stuck.member, ...stuck.added]) {
+      const key = hashKey(m.signatureKey);
+      const inTree = members.some((x) => bytesEqual(x.signatureKey, m.signatureKey));
+      if (this.reAdding.has(key) || !inTree) continue;
+      const keyPackage = this.freshKeyPackage?.(m);
+      if (keyPackage === undefined) continue;
+      this.reAdding.add(key);
+      this.adds.push({ kind: 'add', keyPackage: keyPackageOf(keyPackage) });
+      out.push({ kind: 'remove', signatureKey: m.signatureKey });
+    }
+    return out.length === 0 ? undefined : out;
   }
-
   /**
    * The adds whose removal is merged, from the tick after it: a removal and the re-add are two
    * commits (changes.ts), and the add goes out once the member's old leaf is gone.
