@@ -6,7 +6,8 @@
  * Fork points hold their epoch's secrets, so the window is also a forward-secrecy cost: it is
  * bounded, and a state leaving the window is destroyed at once.
  */
-import type { Group, GroupMember, PendingCommit } from '../mls/client/index.js';
+import type { Group, GroupEvent, GroupMember, PendingCommit } from '../mls/client/index.js';
+import { MlsError } from '../mls/errors.js';
 import { SenderType } from '../mls/framing/sender.js';
 import type { KeyPackage } from '../mls/keyPackage.js';
 import { EnvelopeKind, encodeEnvelope } from './envelope.js';
@@ -126,6 +127,23 @@ export class BranchHistory {
   /** Entries from `epoch` on, oldest first. */
   since(epoch: bigint): readonly BranchEntry[] {
     return this.entries.filter((e) => e.epoch >= epoch);
+  }
+
+  /**
+   * An application message of a past epoch that MLS no longer keeps keys for (`epoch_too_old`:
+   * it keeps only a few past epochs), read with our kept fork point of that epoch: a member that
+   * caught up quickly through several epochs may get that epoch's messages after it left it. The
+   * fork point holds that epoch's secrets anyway (the window's forward-secrecy cost); its keys
+   * are used once, as by MLS. Undefined if not that case or the fork point refuses it too.
+   */
+  readLate(epoch: bigint, mls: Uint8Array, error: unknown): GroupEvent | undefined {
+    if (!(error instanceof MlsError) || error.code !== 'epoch_too_old') return undefined;
+    try {
+      const event = this.at(epoch)?.forkPoint?.process(mls);
+      return event?.kind === 'application' ? event : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   all(): readonly BranchEntry[] {

@@ -305,8 +305,9 @@ export class GroupSession {
     try {
       event = this.current.process(mls);
     } catch (e) {
-      this.buffer.otherBranch(epoch, bytes);
-      throw e;
+      event = this.history.readLate(epoch, mls, e);
+      if (event === undefined) this.buffer.otherBranch(epoch, bytes);
+      if (event === undefined) throw e;
     }
     if (event.kind === 'application') {
       const { sender, authenticatedData } = event;
@@ -351,10 +352,9 @@ export class GroupSession {
   }
 
   private onHeartbeat(hb: Heartbeat): void {
-    // A leader at another epoch or on another branch (a different head at our epoch): we may be
-    // behind, it may be, or the two of us are on two branches; so we ask for a sync and (as
-    // leader) publish our branch. The heartbeat cannot be verified then (its tree is not ours),
-    // so all it may cause is a rate-limited republication of what we already published.
+    // A leader at another epoch or branch (another head): we may be behind, it may be (as leader
+    // we publish our branch, re-add it if stuck: rejoin.ts), or we are on two branches. Mostly
+    // unverifiable (its tree is not ours): it causes at most a rate-limited republication.
     if (hb.epoch !== this.epoch || !bytesEqual(hb.head, branchHead(this.current.state))) {
       if (hb.epoch > this.epoch) this.reports.behind(this.epoch, hb.epoch, this.clock.now());
       if (hb.epoch < this.epoch && this.isLeader) this.reAddIfStuck(hb);
