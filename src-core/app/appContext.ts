@@ -34,7 +34,9 @@ import type { DatabaseKeySource, Store, Transaction } from '../store/index.js';
 import { passphraseKeySource } from '../store/index.js';
 import type { KeyProtection } from './api.js';
 import { ContactBook } from './contactBook.js';
+import { parleyCapabilities } from './groups/groupRules.js';
 import type { StoreAndForwardOptions } from './groups/groupSync.js';
+import { CredentialType } from '../mls/credential.js';
 import { AppError } from './errors.js';
 import { AppEvents } from './events.js';
 import { loadKeyPackageClient, putKeyPackages } from './keyPackageRecords.js';
@@ -115,6 +117,11 @@ export class AppContext {
    * Until then no group is named.
    */
   groupsOfUser: (userId: string) => string[] = () => [];
+  /**
+   * A contact's device left KeyPackages with us under `owner` (their leaf signature key, the
+   * directory's key): the groups hub remembers it to add that contact while it is offline.
+   */
+  keyPackageOwnerSeen: (userId: string, owner: Uint8Array) => void = () => undefined;
   readonly suite: CipherSuite;
   readonly #participants: SessionParticipant[] = [];
   #session: Session | undefined;
@@ -444,8 +451,18 @@ async function makeKeyPackageParts(
     requests: ports.requests,
     suite: ctx.suite,
     // Only contacts' devices may leave packages with us.
-    acceptDeposit: (from) => contacts.contactOfPeer(from) !== undefined,
+    acceptDeposit: (from, owner) => {
+      const id = contacts.contactOfPeer(from);
+      if (id !== undefined) ctx.keyPackageOwnerSeen(id, owner);
+      return id !== undefined;
+    },
   });
-  const publisher = new KeyPackagePublisher({ client, signatureKeyPair, requests: ports.requests });
+  const publisher = new KeyPackagePublisher({
+    client,
+    signatureKeyPair,
+    requests: ports.requests,
+    // Packages a contact may add us with must list what Parley groups require.
+    capabilities: parleyCapabilities(ctx.suite, CredentialType.basic),
+  });
   return { client, signatureKeyPair, holder, publisher };
 }

@@ -26,6 +26,7 @@ import {
   vector,
 } from '../codec/index.js';
 import type { CipherSuite, KeyPair } from '../crypto/types.js';
+import type { Capabilities } from '../mls/capabilities.js';
 import type { MlsClient } from '../mls/client/index.js';
 import { WireFormat } from '../mls/framing/framedContent.js';
 import { decodeMlsMessage } from '../mls/framing/mlsMessage.js';
@@ -273,6 +274,18 @@ export class KeyPackageHolder {
     return { oneTime: shelf?.oneTime.length ?? 0, lastResort: shelf?.lastResort !== undefined };
   }
 
+  /**
+   * Takes a package of `owner` as a remote fetch would (one-time first, then the last-resort one):
+   * for an adder that holds the contact's packages itself.
+   */
+  take(owner: Uint8Array): CheckedKeyPackage | undefined {
+    const shelf = this.#shelf(owner);
+    const kp = shelf?.oneTime.shift() ?? shelf?.lastResort;
+    if (shelf === undefined || kp === undefined) return undefined;
+    if (!kp.lastResort) this.#remember(shelf, kp.ref, kp.notAfter);
+    return kp;
+  }
+
   #shelf(owner: Uint8Array): OwnerShelf | undefined {
     const shelf = this.#shelves.get(hexOf(owner));
     if (shelf === undefined) return undefined;
@@ -451,6 +464,8 @@ export interface KeyPackagePublisherOptions {
   readonly signatureKeyPair: KeyPair;
   readonly requests: RequestPort;
   readonly timeoutMs?: number;
+  /** Capabilities of the packages made (what the groups they are for require); MLS defaults. */
+  readonly capabilities?: Capabilities;
 }
 
 export interface HolderReport {
@@ -527,7 +542,13 @@ export class KeyPackagePublisher {
         const messages =
           need > 0
             ? this.#o.client
-                .createKeyPackages({ count: need, lastResort: false })
+                .createKeyPackages({
+                  count: need,
+                  lastResort: false,
+                  ...(this.#o.capabilities === undefined
+                    ? {}
+                    : { capabilities: this.#o.capabilities }),
+                })
                 .oneTime.map((p) => p.message)
             : [];
         if (!status.lastResortHeld && lastResort !== undefined) messages.push(lastResort.message);

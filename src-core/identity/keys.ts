@@ -26,6 +26,7 @@ export const SignLabel = {
   leafCertificate: 'LeafCertificate',
   identityRecord: 'IdentityRecord',
   linkConfirm: 'LinkConfirm',
+  mailboxWelcome: 'MailboxWelcome',
 } as const;
 export type SignLabel = (typeof SignLabel)[keyof typeof SignLabel];
 

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { GroupHub } from '../../src-core/app/groups/groupHub.js';
 import type { ParleyApp } from '../../src-core/app/parleyApp.js';
 import { loopbackNetConfig } from '../../src-core/net/index.js';
 import { PASS, cleanup, closeApp, newUser, openApp, waitFor } from './appFixture.js';
@@ -95,5 +96,52 @@ describe('app: store and forward (a member offline catches up from the others)',
     for (const a of [alice.app, bob.app, dave.app]) {
       await waitFor(async () => (await texts(a, gid)).includes('c1'), 'c1 read');
     }
+  }, 120_000);
+
+  it('an offline contact is added from a held KeyPackage and joins from its mailbox', async () => {
+    const alice = await newUser('Alice');
+    const bob = await newUser('Bob');
+    const eve = await newUser('Eve');
+    await befriend(alice.app, bob.app);
+    await befriend(alice.app, eve.app);
+    await befriend(bob.app, eve.app);
+    const [aId, bId, eId] = await Promise.all(
+      [alice, bob, eve].map(async (u) => (await u.app.identity.me()).userId),
+    );
+    // Eve's devices left KeyPackages with Alice (and Bob): Alice knows their owner key.
+    const aliceHub = GroupHub.of(alice.app.context);
+    await waitFor(
+      async () => (await aliceHub.offline.ownersOf(eId!)).length > 0,
+      'eve deposited KeyPackages with alice',
+    );
+    const [eveKey] = await aliceHub.offline.ownersOf(eId!);
+
+    const g = await alice.app.groups.create({ name: 'Later', members: [bId!] });
+    const gid = g.groupId;
+    await waitFor(async () => (await bob.app.groups.list()).some((x) => x.groupId === gid), 'bob');
+
+    // Eve is offline: Alice adds her from the package she holds; the Welcome goes to Eve's
+    // mailbox at Bob. Then Alice goes offline too, so only the mailbox can bring Eve in.
+    await closeApp(eve.app);
+    await alice.app.groups.add({ groupId: gid, userIds: [eId!] });
+    const epoch = (await epochOf(alice.app, gid))!;
+    await waitFor(async () => (await epochOf(bob.app, gid)) === epoch, 'bob at the epoch');
+    await alice.app.messages.send({ groupId: gid, text: 'welcome Eve' });
+    await waitFor(async () => (await texts(bob.app, gid)).includes('welcome Eve'), 'bob reads');
+    const bobHub = GroupHub.of(bob.app.context);
+    await waitFor(async () => bobHub.offline.mailHeld(eveKey!) === 1, 'welcome mailed to bob');
+    await closeApp(alice.app);
+
+    const back = openApp(eve.dir);
+    await back.profile.unlock({ passphrase: PASS });
+    await waitFor(async () => (await back.groups.list()).some((x) => x.groupId === gid), 'joined');
+    await waitFor(async () => (await epochOf(back, gid)) === epoch, 'eve at the epoch');
+    // What was sent after her Welcome comes from Bob's log.
+    await waitFor(async () => (await texts(back, gid)).includes('welcome Eve'), 'eve reads');
+    expect(bobHub.offline.mailHeld(eveKey!)).toBe(0); // fetched and acknowledged
+    const members = await back.groups.members({ groupId: gid });
+    expect(members.map((m) => m.userId).sort()).toEqual([aId, bId, eId].sort());
+    await back.messages.send({ groupId: gid, text: 'hi, I was away' });
+    await waitFor(async () => (await texts(bob.app, gid)).includes('hi, I was away'), 'bob');
   }, 120_000);
 });

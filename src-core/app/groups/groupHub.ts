@@ -42,6 +42,7 @@ import { JoinFlow } from './joinFlow.js';
 import { KeyPolicy } from './keyPolicy.js';
 import { ChunkTransfers } from './chunkTransfers.js';
 import { GroupSync } from './groupSync.js';
+import { OfflineJoin } from './offlineJoin.js';
 import type { AttachmentManifest } from '../content/index.js';
 
 export interface GroupEntry {
@@ -80,6 +81,8 @@ export class GroupHub implements SessionParticipant {
   readonly chunks: ChunkTransfers;
   /** Store and forward: the ciphertext log, the 'sync' server and catch-ups. */
   readonly sync: GroupSync;
+  /** KeyPackages from the directory and Welcomes by mailbox (contacts offline). */
+  readonly offline: OfflineJoin;
   #session: Session | undefined;
   #config: GroupConfig | undefined;
   #policy: KeyPolicy | undefined;
@@ -95,6 +98,7 @@ export class GroupHub implements SessionParticipant {
     this.joins = new JoinFlow(this);
     this.chunks = new ChunkTransfers(this);
     this.sync = new GroupSync(this, ctx.options.storeAndForward);
+    this.offline = new OfflineJoin(this);
   }
 
   /** The one hub of a context (the three services share it); it joins the session once. */
@@ -160,7 +164,12 @@ export class GroupHub implements SessionParticipant {
       const entry = await this.#entry(id, meta, stored, new MlsGroup(stored.state));
       if (entry.group?.isActive === true) this.startSession(entry);
     }
-    this.#unserve = [this.joins.serve(), this.chunks.serve()];
+    this.#unserve = [
+      this.joins.serve(),
+      this.chunks.serve(),
+      this.offline.open(session),
+      session.node.events.on('peer:online', ({ peerId }) => this.joins.retryWelcomes(peerId)),
+    ];
     this.#policy = new KeyPolicy(this, this.options.policyTickMs ?? 30_000);
   }
 

@@ -9,7 +9,7 @@ import { checkKeyPackage } from '../../delivery/keyPackageDirectory.js';
 import { DeliveryError } from '../../delivery/errors.js';
 import type { GroupSession } from '../../delivery/groupSession.js';
 import type { SessionEventName, SessionEvents } from '../../delivery/sessionEvents.js';
-import type { GroupMember } from '../../mls/client/index.js';
+import type { Group, GroupMember } from '../../mls/client/index.js';
 import { MlsClient } from '../../mls/client/index.js';
 import { CredentialType } from '../../mls/credential.js';
 import { createCredentialValidator, findDevice, newLeafCredential } from '../../identity/index.js';
@@ -28,17 +28,32 @@ import {
 } from './groupRules.js';
 import { requestKeyPackage, sendWelcome, serveJoin } from './joinProtocol.js';
 import { hexOf } from './messageLedger.js';
+import { noKeyPackage } from './offlineJoin.js';
 
 interface FetchedKeyPackage {
   readonly userId: string;
   readonly message: Uint8Array;
   readonly owner: Uint8Array;
-  readonly peer: string;
+  /** The device that answered; undefined for a package from the directory (it is offline). */
+  readonly peer: string | undefined;
 }
+
+/** A Welcome not handed over yet: given directly when a device of the user comes online. */
+interface Undelivered {
+  readonly userId: string;
+  readonly welcome: Uint8Array;
+  readonly name: string;
+  readonly untilMs: number;
+}
+
+/** How long an adder keeps trying to hand a Welcome over directly (the mailbox's 14 days). */
+const UNDELIVERED_MS = 14 * 24 * 3600 * 1000;
+const MAX_UNDELIVERED = 256;
 
 export class JoinFlow {
   /** Welcomes owed to members being added, by their leaf signature key (hex). */
-  readonly #owed = new Map<string, { peer: string; userId: string }>();
+  readonly #owed = new Map<string, { peer: string | undefined; userId: string }>();
+  readonly #undelivered: Undelivered[] = [];
 
   constructor(private readonly hub: GroupHub) {}
 
@@ -64,11 +79,30 @@ export class JoinFlow {
     return batch.oneTime[0]!.message;
   }
 
-  async #join(from: string, welcome: Uint8Array, name: string): Promise<void> {
-    const hub = this.hub;
-    const s = hub.session;
+  #join(from: string, welcome: Uint8Array, name: string): Promise<void> {
+    const s = this.hub.session;
     const adder = s.contacts.contactOfPeer(from);
     if (adder === undefined) throw new DeliveryError('not_member', 'not a contact');
+    return this.joinChecked(welcome, name, (group) => {
+      // The contact who hands us the Welcome must be in the group.
+      if (!group.members().some((m) => userIdOfCredential(m.credential) === adder)) {
+        throw new DeliveryError('invalid_argument', 'a Welcome into a group without its sender');
+      }
+      return adder;
+    });
+  }
+
+  /**
+   * Joins from a Welcome once `adderOf` (which throws to refuse) names the contact who added us;
+   * the group must carry Parley rules. A refused group is destroyed and nothing is stored.
+   */
+  async joinChecked(
+    welcome: Uint8Array,
+    name: string,
+    adderOf: (group: Group) => string,
+  ): Promise<void> {
+    const hub = this.hub;
+    const s = hub.session;
     let group;
     try {
       group = s.keyPackages.client.joinGroup(welcome, {
@@ -78,11 +112,15 @@ export class JoinFlow {
     } catch (cause) {
       throw new DeliveryError('mls_rejected', 'the Welcome was refused', { cause });
     }
-    // The contact who hands us the Welcome must be in the group, and the group must carry rules.
-    const adderIn = group.members().some((m) => userIdOfCredential(m.credential) === adder);
-    if (!adderIn || rulesOf(group.state.groupContext.extensions) === undefined) {
+    let adder: string;
+    try {
+      adder = adderOf(group);
+      if (rulesOf(group.state.groupContext.extensions) === undefined) {
+        throw new DeliveryError('invalid_argument', 'a Welcome into a group without rules');
+      }
+    } catch (err) {
       group.destroy();
-      throw new DeliveryError('invalid_argument', 'a Welcome into a group without its sender');
+      throw err;
     }
     const now = hub.ctx.nowMs();
     const tx = s.store.transaction();
@@ -131,13 +169,23 @@ export class JoinFlow {
           });
           if (!check.ok) continue;
           got = { userId, message, owner: kp.owner, peer };
+          void this.hub.offline.rememberOwner(userId, kp.owner).catch(() => undefined);
           break;
         } catch {
           // This device is offline or answered badly; try the next one.
         }
       }
       if (got === undefined) {
-        throw new AppError('unavailable', `no device of ${contact.displayName} answered`);
+        // Offline: a package it left with its contacts (the directory), checked alike.
+        const kp = await this.hub.offline.keyPackageOf(userId);
+        const check =
+          kp === undefined
+            ? undefined
+            : validator.checkCredential(kp.keyPackage.leafNode.credential, kp.owner, {
+                expectedUserKey: contact.userKey,
+              });
+        if (kp === undefined || check?.ok !== true) throw noKeyPackage(contact.displayName);
+        got = { userId, message: kp.message, owner: kp.owner, peer: undefined };
       }
       out.push(got);
     }
@@ -199,7 +247,7 @@ export class JoinFlow {
     hub.startSession(entry);
     for (const l of logged) hub.emitLog(entry, l);
     if (welcome !== undefined) {
-      await Promise.all(kps.map((k) => this.#handOver(k.peer, welcome, name)));
+      await Promise.all(kps.map((k) => this.#deliver(entry, welcome, k.owner, k.userId, k.peer)));
     }
     return entry;
   }
@@ -225,15 +273,70 @@ export class JoinFlow {
       const owed = this.#owed.get(hexOf(m.signatureKey));
       if (owed === undefined) continue;
       this.#owed.delete(hexOf(m.signatureKey));
-      void this.#handOver(owed.peer, welcome, e.meta.name);
+      void this.#deliver(e, welcome, m.signatureKey, owed.userId, owed.peer);
     }
   }
 
-  async #handOver(peer: string, welcome: Uint8Array, name: string): Promise<void> {
+  /**
+   * Hands the Welcome to the device that gave the package if it is online; otherwise leaves it
+   * in the member's mailbox at the group's devices online and hands it over directly when a
+   * device of the member comes online (whichever comes first joins; the other is refused).
+   */
+  async #deliver(
+    e: GroupEntry,
+    welcome: Uint8Array,
+    recipient: Uint8Array,
+    userId: string,
+    peer: string | undefined,
+  ): Promise<void> {
+    const name = e.meta.name;
+    if (peer !== undefined && (await this.#handOver(peer, welcome, name))) return;
+    const s = this.hub.session;
+    const peers = [...(s.contacts.get(userId)?.peerIds ?? [])];
+    try {
+      await this.hub.offline.deposit(e, welcome, recipient, peers);
+    } catch (err) {
+      console.error('app: a Welcome was not mailed', toAppError(err, 'welcome').code);
+    }
+    this.#undelivered.push({
+      userId,
+      welcome,
+      name,
+      untilMs: this.hub.ctx.nowMs() + UNDELIVERED_MS,
+    });
+    while (this.#undelivered.length > MAX_UNDELIVERED) this.#undelivered.shift();
+  }
+
+  /** A contact's device came online: the Welcomes it still lacks, directly. */
+  retryWelcomes(peer: string): void {
+    const s = this.hub.session;
+    const userId = s.contacts.contactOfPeer(peer);
+    const now = this.hub.ctx.nowMs();
+    for (let i = this.#undelivered.length - 1; i >= 0; i--) {
+      const u = this.#undelivered[i]!;
+      if (u.untilMs < now) this.#undelivered.splice(i, 1);
+      else if (u.userId === userId) {
+        this.#undelivered.splice(i, 1);
+        void this.#handOver(peer, u.welcome, u.name, true);
+      }
+    }
+  }
+
+  async #handOver(
+    peer: string,
+    welcome: Uint8Array,
+    name: string,
+    retry = false,
+  ): Promise<boolean> {
     try {
       await sendWelcome(this.hub.session.ports.requests, peer, welcome, name);
+      return true;
     } catch (err) {
-      console.error('app: a Welcome was not delivered', toAppError(err, 'welcome').code);
+      // Refused on a retry: the member joined from its mailbox already (or cannot use it).
+      if (!retry) {
+        console.error('app: a Welcome was not handed over', toAppError(err, 'welcome').code);
+      }
+      return false;
     }
   }
 }
