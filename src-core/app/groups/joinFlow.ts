@@ -2,7 +2,8 @@
  * How people get into a group: creating one (our own fresh leaf key, certified for this group
  * only), fetching contacts' KeyPackages from their devices and checking them against the pinned
  * user key, adding them (directly at creation, through the session's ordered commits later),
- * handing each new member its Welcome, and joining from a Welcome a contact hands us.
+ * handing each new member its Welcome, and joining from a Welcome a contact hands us. A contact
+ * offline is added from the directory and gets its Welcome by mailbox (offlineJoin.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { checkKeyPackage } from '../../delivery/keyPackageDirectory.js';

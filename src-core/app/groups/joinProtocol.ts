@@ -18,8 +18,8 @@
  * ```
  * A welcome answers with an empty body once the group is joined and stored.
  *
- * Limits: this reaches a contact that is online. The store-and-forward paths of the delivery
- * layer (key-package holders, mailboxes) for offline contacts are not wired yet (see README).
+ * This reaches a contact that is online; offlineJoin.ts covers one that is not (directory,
+ * mailboxes).
  */
 import {
   decode,
