@@ -9,7 +9,7 @@
  * in the profile folder: whoever can read the file is the user who owns the profile (the same
  * trust as the database files beside it). Commands resume that session; nothing else accepts it.
  */
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import type { ParleyApi } from '../app/api.js';
@@ -121,6 +121,8 @@ export async function startControl(
     const { client, session } = await connectWebSocket(socket, { token: rpc.issueToken() });
     client.close();
     const record: ControlRecord = { v: 1, pid: process.pid, url: rpc.url, session };
+    // `serve` may run before `init` (the UI's first run creates the profile): make its folder.
+    await mkdir(profileDir, { recursive: true, mode: 0o700 });
     const tmp = `${controlPath(profileDir)}.${process.pid}.tmp`;
     const fh = await open(tmp, 'w', 0o600);
     try {
