@@ -357,7 +357,7 @@ export class GroupSession {
     // unverifiable (its tree is not ours): it causes at most a rate-limited republication.
     if (hb.epoch !== this.epoch || !bytesEqual(hb.head, branchHead(this.current.state))) {
       if (hb.epoch > this.epoch) this.reports.behind(this.epoch, hb.epoch, this.clock.now());
-      if (hb.epoch < this.epoch && this.isLeader) this.reAddIfStuck(hb);
+      if (hb.epoch <= this.epoch && this.isLeader) this.reAddIfStuck(hb);
       return this.sequencer.republishBranch();
     }
     verifyHeartbeat(this.current.state, hb);

@@ -10,6 +10,13 @@
  * goes out like any add's (`welcome` event), and the member, whose session said `rejoinNeeded`,
  * joins with it.
  *
+ * The same re-add serves a member stuck at an epoch for another reason it cannot get past: it
+ * processed the ordered commit before a crash and restarted from a state with that key spent, or
+ * it restarted on a branch that lost (its fork window, kept in memory, is empty, so it cannot
+ * roll back). Its heartbeats at that epoch — verified against the member at that leaf in our
+ * fork point of the epoch — must span an election timeout, while each makes us publish our
+ * branch: a member that can follow has moved on by then.
+ *
  * Chosen over an external commit (RFC 9420 §12.4.3.2): the MLS client has no external-commit
  * support yet, and a re-add needs no new wire format and no GroupInfo served to non-members.
  * Limit: a replayed old heartbeat of a committer makes the leader re-add a member that was fine
@@ -44,10 +51,14 @@ export function stuckMember(
   if (entry === undefined || forkPoint === undefined || now - entry.mergedAt < minAgeMs) {
     return undefined;
   }
-  if (!bytesEqual(hb.head, branchHead(forkPoint.state))) return undefined;
-  verifyHeartbeat(forkPoint.state, hb);
-  if (entry.committer !== hb.leaderLeaf) {
-    const seen = `${hb.epoch}/${hb.leaderLeaf}`;
+  const ourBranch = bytesEqual(hb.head, branchHead(forkPoint.state));
+  if (ourBranch) verifyHeartbeat(forkPoint.state, hb);
+  else if (!signedByLeaf(forkPoint, hb)) return undefined;
+  // On another branch (a restart emptied its fork window, so it cannot roll back), or on ours
+  // but not the committer: only once its heartbeats there span `minAgeMs` (our branch and its
+  // fork evidence were published on each of them meanwhile).
+  if (!ourBranch || entry.committer !== hb.leaderLeaf) {
+    const seen = `${hb.epoch}/${hb.leaderLeaf}/${hashKey(hb.head)}`;
     const first = firstSeen.get(seen);
     if (first === undefined) firstSeen.set(seen, now);
     if (first === undefined || now - first < minAgeMs) return undefined;
@@ -57,8 +68,19 @@ export function stuckMember(
   const member = current.members().find((m) => bytesEqual(m.signatureKey, then.signatureKey));
   if (member === undefined) return undefined;
   // A committer that never merged its commit never sent its Welcome: those it added have none.
-  const added = entry.committer === hb.leaderLeaf ? entry.added.map((a) => a.member) : [];
+  const own = ourBranch && entry.committer === hb.leaderLeaf;
+  const added = own ? entry.added.map((a) => a.member) : [];
   return { member, added };
+}
+
+/** Whether the member at the heartbeat's leaf in `state`'s tree signed it (another branch's). */
+function signedByLeaf(state: Group, hb: Heartbeat): boolean {
+  try {
+    verifyHeartbeat(state.state, hb);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Both sides of the re-add: the leader's (once per member) and the stuck member's heartbeats. */
