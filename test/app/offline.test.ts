@@ -1,10 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { GroupHub } from '../../src-core/app/groups/groupHub.js';
 import type { ParleyApp } from '../../src-core/app/parleyApp.js';
+import { depositMail } from '../../src-core/delivery/mailbox.js';
 import { loopbackNetConfig } from '../../src-core/net/index.js';
 import { PASS, cleanup, closeApp, newUser, openApp, waitFor } from './appFixture.js';
 
 afterEach(cleanup);
+
+const junkBytes = new Uint8Array([0, 1, 0xff, 0xff]);
 
 async function befriend(a: ParleyApp, b: ParleyApp): Promise<void> {
   const code = (await a.identity.me()).inviteCode;
@@ -130,6 +133,11 @@ describe('app: store and forward (a member offline catches up from the others)',
     await waitFor(async () => (await texts(bob.app, gid)).includes('welcome Eve'), 'bob reads');
     const bobHub = GroupHub.of(bob.app.context);
     await waitFor(async () => bobHub.offline.mailHeld(eveKey!) === 1, 'welcome mailed to bob');
+    // Junk in the same mailbox is dropped without harm.
+    const bobPeer = (await bob.app.network.status()).peerId;
+    const junk = await depositMail(aliceHub.session.ports.requests, [bobPeer], eveKey!, junkBytes);
+    expect(junk).toEqual([{ holder: bobPeer }]);
+    expect(bobHub.offline.mailHeld(eveKey!)).toBe(2);
     await closeApp(alice.app);
 
     const back = openApp(eve.dir);
@@ -138,7 +146,8 @@ describe('app: store and forward (a member offline catches up from the others)',
     await waitFor(async () => (await epochOf(back, gid)) === epoch, 'eve at the epoch');
     // What was sent after her Welcome comes from Bob's log.
     await waitFor(async () => (await texts(back, gid)).includes('welcome Eve'), 'eve reads');
-    expect(bobHub.offline.mailHeld(eveKey!)).toBe(0); // fetched and acknowledged
+    await waitFor(async () => bobHub.offline.mailHeld(eveKey!) === 0, 'both acknowledged');
+    expect((await back.groups.list()).map((x) => x.groupId)).toEqual([gid]);
     const members = await back.groups.members({ groupId: gid });
     expect(members.map((m) => m.userId).sort()).toEqual([aId, bId, eId].sort());
     await back.messages.send({ groupId: gid, text: 'hi, I was away' });
