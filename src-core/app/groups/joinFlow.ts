@@ -121,6 +121,9 @@ export class JoinFlow {
       }
     } catch (err) {
       group.destroy();
+      // MLS deleted the one-time package the Welcome used: a package a stranger added us with
+      // is spent at its holder anyway, so its deletion is stored rather than undone.
+      await s.store.write((tx) => s.putKeyPackages(tx));
       throw err;
     }
     const now = hub.ctx.nowMs();
