@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { GroupHub } from '../../src-core/app/groups/groupHub.js';
 import type { ParleyApp } from '../../src-core/app/parleyApp.js';
+import { fetchKeyPackage } from '../../src-core/delivery/keyPackageDirectory.js';
 import { depositMail } from '../../src-core/delivery/mailbox.js';
 import { loopbackNetConfig } from '../../src-core/net/index.js';
 import { PASS, cleanup, closeApp, newUser, openApp, waitFor } from './appFixture.js';
@@ -140,13 +141,45 @@ describe('app: store and forward (a member offline catches up from the others)',
     expect(bobHub.offline.mailHeld(eveKey!)).toBe(2);
     await closeApp(alice.app);
 
+    // Mallory, Bob's contact but not Eve's, takes one of Eve's packages from Bob's holder (a
+    // holder serves anyone), adds Eve to a group of hers and mails the Welcome, signed by her
+    // own device: Eve must refuse it (the adder is not her contact).
+    const mallory = await newUser('Mallory');
+    await befriend(bob.app, mallory.app);
+    const mHub = GroupHub.of(mallory.app.context);
+    const trap = await mallory.app.groups.create({ name: 'Trap', members: [bId!] });
+    const trapEntry = mHub.active(trap.groupId);
+    const stolen = await fetchKeyPackage(
+      mHub.session.ports.requests,
+      mHub.ctx.suite,
+      [bobPeer],
+      eveKey!,
+    );
+    const welcomed = new Promise<Uint8Array>((resolve) => {
+      const off = trapEntry.session.on('welcome', (w) => {
+        off();
+        resolve(w.welcome);
+      });
+    });
+    trapEntry.session.add([stolen.message]);
+    const forged = mHub.offline.mailedWelcome(
+      trapEntry.session.group,
+      'Trap',
+      await welcomed,
+      eveKey!,
+    );
+    const mailed = await depositMail(mHub.session.ports.requests, [bobPeer], eveKey!, forged);
+    expect(mailed).toEqual([{ holder: bobPeer }]);
+    expect(bobHub.offline.mailHeld(eveKey!)).toBe(3);
+
     const back = openApp(eve.dir);
     await back.profile.unlock({ passphrase: PASS });
     await waitFor(async () => (await back.groups.list()).some((x) => x.groupId === gid), 'joined');
     await waitFor(async () => (await epochOf(back, gid)) === epoch, 'eve at the epoch');
     // What was sent after her Welcome comes from Bob's log.
     await waitFor(async () => (await texts(back, gid)).includes('welcome Eve'), 'eve reads');
-    await waitFor(async () => bobHub.offline.mailHeld(eveKey!) === 0, 'both acknowledged');
+    await waitFor(async () => bobHub.offline.mailHeld(eveKey!) === 0, 'all acknowledged');
+    // Joined Alice's group only: the junk and Mallory's Welcome were dropped.
     expect((await back.groups.list()).map((x) => x.groupId)).toEqual([gid]);
     const members = await back.groups.members({ groupId: gid });
     expect(members.map((m) => m.userId).sort()).toEqual([aId, bId, eId].sort());

@@ -210,22 +210,32 @@ export class OfflineJoin {
     }
     for (const p of recipientPeers) if (s.node.isConnected(p)) holders.add(p);
     if (holders.size === 0) return 0;
-    const signature = signWithParleyLabel(
-      s.identity.deviceKey.privateKey,
-      SignLabel.mailboxWelcome,
-      tbs(welcome, recipient, e.meta.name),
-    );
-    const payload = encode(mailedWelcomeCodec, {
-      version: MAILED_WELCOME_VERSION,
-      welcome,
-      name: e.meta.name,
-      adderLeaf: group.ownLeaf,
-      signature,
-    });
+    const payload = this.mailedWelcome(group, e.meta.name, welcome, recipient);
     const reports = await depositMail(s.ports.requests, [...holders], recipient, payload, {
       timeoutMs: 10_000,
     });
     return reports.filter((r) => r.error === undefined).length;
+  }
+
+  /** The MailedWelcome we send for `welcome` (signed by this device as the adder). */
+  mailedWelcome(
+    group: Group,
+    name: string,
+    welcome: Uint8Array,
+    recipient: Uint8Array,
+  ): Uint8Array {
+    const signature = signWithParleyLabel(
+      this.hub.session.identity.deviceKey.privateKey,
+      SignLabel.mailboxWelcome,
+      tbs(welcome, recipient, name),
+    );
+    return encode(mailedWelcomeCodec, {
+      version: MAILED_WELCOME_VERSION,
+      welcome,
+      name,
+      adderLeaf: group.ownLeaf,
+      signature,
+    });
   }
 
   /** Fetches our mailbox from the contacts online and joins what it holds; one run at a time. */
