@@ -17,12 +17,18 @@ import type { GossipSub } from '@libp2p/gossipsub';
 import type { Connection, IdentifyResult, Libp2p, PeerId, Stream } from '@libp2p/interface';
 import { NetError } from './errors.js';
 
+interface OutboundEntry {
+  readonly rawStream: Stream;
+  close(): Promise<void>;
+}
+
 /** The gossipsub internals used here; checked at start so an upgrade that drops them fails. */
 interface GossipSubPeers {
   readonly protocols: readonly string[];
   readonly peers: Map<string, PeerId>;
-  readonly streamsOutbound: Map<string, { readonly rawStream: Stream; close(): Promise<void> }>;
+  readonly streamsOutbound: Map<string, OutboundEntry>;
   onPeerConnected(peerId: PeerId, connection: Connection): void;
+  createOutboundStream(peerId: PeerId, connection: Connection): Promise<void>;
   isStarted(): boolean;
 }
 
@@ -33,6 +39,7 @@ function peersOf(pubsub: GossipSub): GossipSubPeers {
     !(x.peers instanceof Map) ||
     !(x.streamsOutbound instanceof Map) ||
     typeof x.onPeerConnected !== 'function' ||
+    typeof x.createOutboundStream !== 'function' ||
     typeof x.isStarted !== 'function'
   ) {
     throw new NetError('invalid_config', 'this gossipsub version lacks the peer/stream tables');
@@ -56,6 +63,8 @@ export class GossipLinks {
   readonly #gs: GossipSubPeers;
   /** Per gossip-speaking peer, the connection most recently identified: where streams belong. */
   readonly #preferred = new Map<string, Connection>();
+  /** Peers whose outbound stream is being moved to another connection. */
+  readonly #moving = new Set<string>();
 
   constructor(libp2p: Libp2p, pubsub: GossipSub) {
     this.#libp2p = libp2p;
@@ -120,11 +129,30 @@ export class GossipLinks {
     if (this.#gs.peers.has(id) && out !== undefined && carries(target, out.rawStream)) {
       return;
     }
-    if (out !== undefined) {
-      // On another (older, possibly dead) connection: let gossipsub open one on the target.
-      this.#gs.streamsOutbound.delete(id);
-      void out.close().catch(() => undefined);
-    }
-    this.#gs.onPeerConnected(peerId, target);
+    // Adds the peer back if gossipsub dropped it, and opens a stream if there is none.
+    if (!this.#gs.peers.has(id)) this.#gs.onPeerConnected(peerId, target);
+    if (out !== undefined && !carries(target, out.rawStream)) this.#moveStream(peerId, target, out);
+    else if (out === undefined) this.#gs.onPeerConnected(peerId, target);
+  }
+
+  /**
+   * Opens gossipsub's outbound stream to `peerId` on `target` and retires `old` once the new one
+   * is in place, so messages published meanwhile still go out (on the old one). gossipsub opens a
+   * stream only when it has none: the entry is removed for the synchronous check at the start of
+   * createOutboundStream and put back before the stream negotiation yields.
+   */
+  #moveStream(peerId: PeerId, target: Connection, old: OutboundEntry): void {
+    const id = peerId.toString();
+    if (this.#moving.has(id)) return;
+    this.#moving.add(id);
+    this.#gs.streamsOutbound.delete(id);
+    const opened = this.#gs.createOutboundStream(peerId, target);
+    if (!this.#gs.streamsOutbound.has(id)) this.#gs.streamsOutbound.set(id, old);
+    void opened
+      .catch(() => undefined)
+      .finally(() => {
+        this.#moving.delete(id);
+        if (this.#gs.streamsOutbound.get(id) !== old) void old.close().catch(() => undefined);
+      });
   }
 }

@@ -215,8 +215,14 @@ export class ParleyNode {
     return this.#libp2p.getMultiaddrs().map((a) => a.toString());
   }
 
-  /** Dials a multiaddr ending in /p2p/<id>, or a peer id whose addresses are known. */
-  async dial(target: string, options: { signal?: AbortSignal } = {}): Promise<string> {
+  /**
+   * Dials a multiaddr ending in /p2p/<id>, or a peer id whose addresses are known. An open
+   * connection to the peer is reused unless `newConnection` is set.
+   */
+  async dial(
+    target: string,
+    options: { signal?: AbortSignal; newConnection?: boolean } = {},
+  ): Promise<string> {
     this.#requireStarted();
     let dest: PeerId | ReturnType<typeof multiaddr>;
     try {
@@ -230,7 +236,7 @@ export class ParleyNode {
     ]);
     let conn: Connection;
     try {
-      conn = await this.#libp2p.dial(dest, { signal });
+      conn = await this.#libp2p.dial(dest, { signal, force: options.newConnection === true });
     } catch (cause) {
       throw new NetError('dial_failed', `cannot dial ${target}`, { cause });
     }
