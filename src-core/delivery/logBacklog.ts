@@ -19,7 +19,7 @@ const PAGE_BYTES = 1024 * 1024;
  * The log's entries the session at `epoch` may not have used: from `epoch` on if the log holds the
  * commit that ends `epoch` with its ordering record (the session is behind the log), and, when
  * `passedFrom` < `epoch` (a catch-up just moved the session on from there), the application
- * messages of the epochs it passed: a sync hands over new entries only, so a message our log
+ * messages of the epochs it passed and of the one it reached: a sync hands over new entries only, so a message our log
  * already held (e.g. held in memory for a later epoch, then lost in a restart) would be skipped.
  */
 export function logBacklog(
@@ -29,17 +29,19 @@ export function logBacklog(
   passedFrom: bigint = epoch,
 ): LogEntry[] {
   const ordered = log.commitOf(groupId, epoch)?.orderingRecord !== undefined;
-  const start = passedFrom < epoch ? passedFrom : epoch;
-  if (!ordered && start === epoch) return [];
+  const passed = passedFrom < epoch;
+  if (!ordered && !passed) return [];
+  const start = passed ? passedFrom : epoch;
   const out: LogEntry[] = [];
   let cursor: LogCursor | undefined = { epoch: start, fromSeq: 0, commitDone: false };
   while (cursor !== undefined && out.length < BACKLOG_LIMIT) {
     const page = log.readPage(groupId, cursor, PAGE_BYTES, BACKLOG_LIMIT - out.length);
     for (const e of page.entries) {
-      if (e.epoch < epoch ? e.kind === EntryKind.application : ordered) out.push(e);
+      const passedMessage = passed && e.epoch <= epoch && e.kind === EntryKind.application;
+      if (passedMessage || (ordered && e.epoch >= epoch)) out.push(e);
     }
     cursor = page.next;
-    if (!ordered && cursor !== undefined && cursor.epoch >= epoch) break;
+    if (!ordered && cursor !== undefined && cursor.epoch > epoch) break;
   }
   return out;
 }
