@@ -110,8 +110,8 @@ export class CommitSequencer {
   /** Our heartbeat (also our claim when the term is new). */
   heartbeat(): void {
     const group = this.host.group();
-    const heartbeat = signHeartbeat(group.state, this.host.term());
     this.lastHeartbeat = this.clock.now();
+    const heartbeat = signHeartbeat(group.state, this.host.term(), this.lastHeartbeat);
     const envelope = encodeEnvelope({
       groupId: group.groupId,
       epoch: group.epoch,

@@ -10,6 +10,12 @@
  * member that restarted (and kept no delivery history) still names its branch correctly. The
  * transcript hash is hashed once more under our own label rather than sent as is, so the value
  * on the wire is used for nothing but this comparison.
+ *
+ * `sent_at` (the leader's clock, ms) makes every heartbeat's bytes new: gossipsub ids messages by
+ * their content and drops a repeat for its 10-minute seen window, and Ed25519 signatures are
+ * deterministic, so without it a leader's second heartbeat of an epoch and term never arrived and
+ * followers of a quiet group elected a new leader every timeout. It is not checked: a replayed
+ * heartbeat names a leader and term that were valid, which the election already tolerates.
  */
 import { decode, encode, opaque, struct, uint32, uint64 } from '../codec/index.js';
 import type { Codec } from '../codec/index.js';
@@ -33,6 +39,7 @@ export function branchHead(state: GroupState): Uint8Array {
  *     uint64 term;
  *     uint32 leader_leaf;
  *     opaque head<V>;       // RefHash("Parley Branch Head", confirmed_transcript_hash)
+ *     uint64 sent_at;       // milliseconds on the leader's clock
  * } HeartbeatTBS;
  *
  * struct {
@@ -47,6 +54,7 @@ export interface HeartbeatTBS {
   readonly term: bigint;
   readonly leaderLeaf: number;
   readonly head: Uint8Array;
+  readonly sentAt: bigint;
 }
 
 export interface Heartbeat extends HeartbeatTBS {
@@ -59,6 +67,7 @@ export const heartbeatTBSCodec: Codec<HeartbeatTBS> = struct<HeartbeatTBS>({
   term: uint64,
   leaderLeaf: uint32,
   head: opaque,
+  sentAt: uint64,
 });
 
 export const heartbeatCodec: Codec<Heartbeat> = struct<Heartbeat>({
@@ -67,16 +76,18 @@ export const heartbeatCodec: Codec<Heartbeat> = struct<Heartbeat>({
   term: uint64,
   leaderLeaf: uint32,
   head: opaque,
+  sentAt: uint64,
   signature: opaque,
 });
 
-export function signHeartbeat(state: GroupState, term: bigint): Heartbeat {
+export function signHeartbeat(state: GroupState, term: bigint, sentAtMs: number): Heartbeat {
   const tbs: HeartbeatTBS = {
     groupId: state.groupId,
     epoch: state.epoch,
     term,
     leaderLeaf: state.ownLeaf,
     head: branchHead(state),
+    sentAt: BigInt(Math.max(0, Math.floor(sentAtMs))),
   };
   const signature = state.suite.signWithLabel(
     state.signaturePrivateKey,

@@ -70,6 +70,7 @@ describe('leader election', () => {
       term: 0n,
       leaderLeaf: 0,
       head: branchHead(carol!.session.group.state),
+      sentAt: 0n,
     };
     const signature = f.suite.signWithLabel(
       alice!.keys.privateKey,
