@@ -77,8 +77,11 @@ describe('rejoin by re-add', () => {
     // MLS refuses bob's own commit (its key was spent): only a rejoin gets him on.
     expect(bob.session.epoch).toBe(1n);
     expect(bob.seen.rejoinNeeded?.map((e) => e.forkEpoch)).toEqual([1n]);
-    // Not before an election timeout since the leader merged the commit.
+    // Not before an election timeout since the leader merged the commit (about 1 s ago): the
+    // leader hears bob's heartbeat now and only republishes its branch.
+    f.run(10);
     expect(freshFor).toEqual([]);
+    expect(alice.session.epoch).toBe(2n);
     f.run(ELECTION_MS + 3_000);
     expect(freshFor).toEqual(['bob']);
     const welcome = alice.seen.welcome?.at(-1);
