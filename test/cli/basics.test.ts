@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { connectWebSocket } from '../../src-core/app/rpc/client.js';
 import { AppError } from '../../src-core/app/errors.js';
-import { REPO, cleanup, isEvent, ok, run, start, tempDir } from './cliHarness.js';
+import { buildRenderer, removeDir } from '../e2e/browserFixture.js';
+import { cleanup, isEvent, ok, run, start, tempDir } from './cliHarness.js';
 
 let dir: string;
 let profile: string;
@@ -15,7 +16,11 @@ beforeAll(async () => {
   dir = await tempDir();
   profile = join(dir, 'alice');
 });
-afterAll(cleanup);
+const after: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const f of after) await f();
+  await cleanup();
+});
 
 function get(
   url: string,
@@ -88,12 +93,11 @@ describe('parley command: profile, errors, serve', () => {
     expect(missing.lines[0]).toMatchObject({ error: { code: 'renderer_missing' } });
     expect(JSON.stringify(missing.lines[0])).toContain('npm run build:renderer');
 
-    // The renderer build is another task's output; this part needs it and says so if absent.
-    const renderer = join(REPO, 'dist', 'renderer');
-    expect(existsSync(join(renderer, 'index.html')), 'run `npm run build:renderer` first').toBe(
-      true,
-    );
-    const serve = start(profile, ['serve']);
+    // Built here into a temp folder: a fresh clone has no dist/, and other tests build their own.
+    const renderer = await buildRenderer();
+    after.push(() => removeDir(renderer));
+    expect(existsSync(join(renderer, 'index.html'))).toBe(true);
+    const serve = start(profile, ['serve', '--renderer', renderer]);
     const ready = await serve.line(isEvent('ready'), 'ready');
     const { url } = ready.data as { url: string };
     const m = /^http:\/\/127\.0\.0\.1:(\d+)\/#token=([A-Za-z0-9_-]+)&ws=(\d+)$/.exec(url);

@@ -57,9 +57,19 @@ export function defaultCapabilities(suite: CipherSuite, credentialType: number):
   };
 }
 
-/** A lifetime of `validFor` seconds from `now`. */
+/**
+ * How far a new KeyPackage's not_before lies in the past. Peers' clocks differ: a KeyPackage made
+ * on a clock a second ahead of its verifier's would otherwise be "not yet valid" there (§7.3
+ * checks not_before exactly). OpenMLS backdates by the same hour.
+ */
+export const KEY_PACKAGE_CLOCK_SKEW = 3600n;
+
+/** A lifetime from `now` − KEY_PACKAGE_CLOCK_SKEW to `now` + `validFor` seconds. */
 export function lifetimeFrom(now: bigint, validFor: bigint): Lifetime {
-  return { notBefore: now, notAfter: now + validFor };
+  return {
+    notBefore: now > KEY_PACKAGE_CLOCK_SKEW ? now - KEY_PACKAGE_CLOCK_SKEW : 0n,
+    notAfter: now + validFor,
+  };
 }
 
 /** Whether a KeyPackage is marked last resort. */
