@@ -1,6 +1,5 @@
 /**
- * The secret tree (RFC 9420 §9): per-sender hash ratchets derived from the epoch's
- * encryption_secret, with the deletion schedule of §9.2.
+ * RFC 9420 §9 secret tree: per-sender hash ratchets from encryption_secret, deleted as §9.2 says.
  *
  * Groups reach tens of thousands of members, so the tree is derived lazily: only the root secret
  * exists at first, and a leaf's ratchets are derived on its first use by walking down from the
@@ -8,9 +7,8 @@
  * derived, which happens in the same step, so the stored node secrets are always a frontier of
  * not-yet-used subtrees.
  *
- * Every lookup is computed first and committed only when it succeeds, so a message that fails
- * (a replay, a generation outside the window, or an AEAD failure inside `withKey`) leaves the
- * ratchets exactly as they were.
+ * Every lookup is computed first and committed only when it succeeds: a failed message (replay,
+ * generation outside the window, AEAD failure in `withKey`) leaves the ratchets as they were.
  */
 import type { CipherSuite } from '../crypto/types.js';
 import { MlsError } from './errors.js';
