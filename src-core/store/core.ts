@@ -13,6 +13,7 @@
  * ```
  */
 import type { ClassicLevel } from 'classic-level';
+import { concat } from '../crypto/bytes.js';
 import { keyedHash } from './databaseKeys.js';
 import { mapLevelError } from './errors.js';
 import type { Transaction } from './transaction.js';
@@ -30,18 +31,6 @@ export interface StoreCore {
   valueKey(): Uint8Array;
   indexKey(): Uint8Array;
   transaction(): Transaction;
-}
-
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** `area ‖ HMAC(index key, label ‖ parts)[0..16]` */

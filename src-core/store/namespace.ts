@@ -10,13 +10,13 @@
  * Listing a namespace is a range scan over its prefix, in hash order (not name order). What
  * leaks: how many entries a namespace has and their sizes; not the namespace or entry names.
  */
+import { concat } from '../crypto/bytes.js';
 import type { Codec } from '../codec/index.js';
 import { decode, encode, opaque, struct, utf8String } from '../codec/index.js';
 import type { StoreCore } from './core.js';
 import {
   AREA_COLLECTION,
   HASH_LENGTH,
-  concat,
   getRaw,
   hashedPrefix,
   prefixEnd,

@@ -14,7 +14,8 @@
  * fails leaves a gap, never a reuse.
  */
 import type { StoreCore } from './core.js';
-import { AREA_LOG, concat, getRaw, hashedPrefix, prefixEnd, scanKeys, scanRaw } from './core.js';
+import { concat } from '../crypto/bytes.js';
+import { AREA_LOG, getRaw, hashedPrefix, prefixEnd, scanKeys, scanRaw } from './core.js';
 import { StoreError } from './errors.js';
 import { openRecord } from './recordCipher.js';
 import type { Transaction } from './transaction.js';
