@@ -22,7 +22,8 @@ import type { GroupEnvelope } from './envelope.js';
 import { EnvelopeKind, decodeEnvelope } from './envelope.js';
 import { EnvelopeBuffer } from './envelopeBuffer.js';
 import { DeliveryError, toDeliveryError } from './errors.js';
-import { ForeignEvidence, judgeFork, lostChanges } from './forks.js';
+import { ForkRecovery } from './forkRecovery.js';
+import type { ForkHost } from './forkRecovery.js';
 import type { Heartbeat } from './heartbeat.js';
 import { branchHead, verifyHeartbeat } from './heartbeat.js';
 import { LeaderElection } from './leaderElection.js';
@@ -57,7 +58,7 @@ export class GroupSession {
   private readonly election: LeaderElection;
   private readonly sequencer: CommitSequencer;
   private readonly history: BranchHistory;
-  private readonly evidence: ForeignEvidence;
+  private readonly forks: ForkRecovery;
   private readonly buffer: EnvelopeBuffer;
   private readonly subscribeChannel: () => () => void;
 
@@ -102,7 +103,6 @@ export class GroupSession {
     );
     this.history = new BranchHistory(options.forkWindow ?? DEFAULT_FORK_WINDOW);
     const limit = options.bufferLimit ?? DEFAULT_BUFFER_LIMIT;
-    this.evidence = new ForeignEvidence(limit);
     this.buffer = new EnvelopeBuffer(limit);
     this.seen = new SeenMessages(limit);
     this.rejoins = new Rejoins(options.freshKeyPackage, this.timing.retryMs);
@@ -111,6 +111,7 @@ export class GroupSession {
       this.sequencer.candidate(k);
       this.sequencer.step(false);
     });
+    this.forks = new ForkRecovery(this.forkHost(), limit);
   }
 
   // ---- Public API ---------------------------------------------------------------------------
@@ -333,22 +334,7 @@ export class GroupSession {
       return this.onMessage(env.mlsMessage, env.epoch, bytes);
     // A proposal of a past epoch: its sender is behind (e.g. a leaver missing its removal).
     if (env.kind === EnvelopeKind.proposal) return this.sequencer.republishBranch();
-    if (env.kind !== EnvelopeKind.commit && env.kind !== EnvelopeKind.orderingRecord) return;
-    const hash =
-      env.kind === EnvelopeKind.commit
-        ? commitHash(this.current.state.suite, env.mlsMessage)
-        : env.record.commitHash;
-    const ours = this.history.hashAt(env.epoch);
-    if (ours !== undefined && bytesEqual(ours, hash)) {
-      // Our own branch: whoever sent it is behind (a retried commit, an old record).
-      if (env.kind === EnvelopeKind.commit) this.sequencer.republishBranch();
-      return;
-    }
-    const key = hashKey(hash);
-    if (env.kind === EnvelopeKind.commit) this.evidence.addCommit(key, env.mlsMessage);
-    else this.evidence.addRecord(key, env.record);
-    this.buffer.otherBranch(env.epoch, bytes);
-    this.resolveFork(env.epoch, key);
+    this.forks.pastOrdering(env, bytes);
   }
 
   private onHeartbeat(hb: Heartbeat): void {
@@ -420,9 +406,7 @@ export class GroupSession {
   private newEpoch(entry: BranchEntry, committer: number | undefined, updated: readonly number[]) {
     const added = entry.added.map((a) => a.member);
     this.own.epochMoved(hashKey(entry.commitHash), entry.epoch, added);
-    this.candidates.clear();
-    this.records.clear();
-    this.unfollowable.clear();
+    this.clearEpochState();
     this.sequencer.newEpoch(this.epoch);
     const active = this.current.isActive;
     if (active && this.election.membersChanged(this.memberLeaves(), this.clock.now())) {
@@ -443,77 +427,6 @@ export class GroupSession {
     this.events.emit('removed', { epoch: this.epoch });
     this.outbox.failHeld('removed');
     this.stop();
-  }
-
-  // ---- Forks ---------------------------------------------------------------------------------
-
-  /** A record and a commit of another branch for `epoch` may both be here: apply the rule. */
-  private resolveFork(epoch: bigint, key: string): void {
-    const found = this.evidence.complete(key);
-    if (found === undefined) return;
-    this.evidence.forget(key);
-    const entry = this.history.at(epoch);
-    const forkPoint = entry?.forkPoint;
-    if (entry === undefined || forkPoint === undefined) {
-      // Unverifiable (no state of that epoch is left): a report for the rejoin flow to confirm,
-      // not a reason to stop; none before the epoch this session started at (we know nothing).
-      const oldest = this.history.all()[0]?.epoch;
-      if (oldest !== undefined && epoch < oldest && epoch >= this.startEpoch) {
-        this.reports.rejoin(epoch, 'a fork before the window', this.outbox.unsettled());
-      }
-      return;
-    }
-    const judged = judgeFork(entry, forkPoint, found.record, found.commit);
-    if (judged.keepOurs) {
-      const none = { reproposedRemovals: 0, reproposedAdds: 0, resent: 0 };
-      this.events.emit('fork', { forkEpoch: epoch, won: true, ...none });
-      return this.sequencer.republishBranch();
-    }
-    const winner = { pending: judged.theirs, hash: found.record.commitHash, mls: found.commit };
-    this.switchBranch(entry, forkPoint, winner, found.record);
-  }
-
-  /**
-   * Our branch lost at `entry.epoch`: roll back to the fork point, merge the winning commit,
-   * queue the losing branch's removals then adds, hold our messages sent on it for re-sending
-   * (after the removals), and replay what we kept of the winning branch.
-   */
-  private switchBranch(
-    entry: BranchEntry,
-    forkPoint: Group,
-    winner: Candidate,
-    record: OrderingRecord,
-  ): void {
-    const lost = this.history.cut(entry.epoch);
-    const { removals, adds: readds } = lostChanges(lost, this.rejoins.freshKeyPackage);
-    const losing = this.current;
-    this.current = forkPoint;
-    entry.forkPoint = undefined;
-    losing.destroy();
-    this.election.reset(record.term, record.leaderLeaf, this.clock.now());
-    this.candidates.clear();
-    this.records.clear();
-    this.unfollowable.clear();
-    this.own.dropInFlight();
-    this.sequencer.newEpoch(this.epoch);
-    this.own.want([...removals, ...readds], true);
-    const resent = this.outbox.rollBack(entry.epoch, removals.length > 0);
-    this.events.emit('fork', {
-      forkEpoch: entry.epoch,
-      won: false,
-      reproposedRemovals: removals.length,
-      reproposedAdds: readds.length,
-      resent,
-    });
-    const key = hashKey(winner.hash);
-    this.candidates.set(key, winner);
-    this.records.set(key, record);
-    this.merge(winner, record);
-    if (this.stopped) return;
-    this.leaderChanged();
-    for (const bytes of this.buffer.takeOtherBranch(entry.epoch)) this.receive(bytes);
-    this.replayBuffered();
-    if (!this.stopped) this.own.next(this.current);
   }
 
   // ---- Leading -------------------------------------------------------------------------------
@@ -574,6 +487,47 @@ export class GroupSession {
       },
       commitProposals: () => this.own.commit(this.current, this.current.commit(), []),
     };
+  }
+
+  private forkHost(): ForkHost {
+    return {
+      history: this.history,
+      buffer: this.buffer,
+      reports: this.reports,
+      outbox: this.outbox,
+      events: this.events,
+      sequencer: this.sequencer,
+      own: this.own,
+      startEpoch: this.startEpoch,
+      freshKeyPackage: this.rejoins.freshKeyPackage,
+      group: () => this.current,
+      stopped: () => this.stopped,
+      rollBackTo: (forkPoint, record) => {
+        const losing = this.current;
+        this.current = forkPoint;
+        losing.destroy();
+        this.election.reset(record.term, record.leaderLeaf, this.clock.now());
+        this.clearEpochState();
+        this.own.dropInFlight();
+        this.sequencer.newEpoch(this.epoch);
+      },
+      mergeOrdered: (winner, record) => {
+        const key = hashKey(winner.hash);
+        this.candidates.set(key, winner);
+        this.records.set(key, record);
+        this.merge(winner, record);
+      },
+      leaderChanged: () => this.leaderChanged(),
+      receive: (bytes) => this.receive(bytes),
+      replayBuffered: () => this.replayBuffered(),
+    };
+  }
+
+  /** Forgets the commits, records and unfollowable commits seen at the epoch we leave. */
+  private clearEpochState(): void {
+    this.candidates.clear();
+    this.records.clear();
+    this.unfollowable.clear();
   }
 
   private memberLeaves(): number[] {
