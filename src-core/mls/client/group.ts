@@ -24,10 +24,12 @@ import {
   leaveGroup,
   processMessage,
   proposeAdd,
+  proposeGroupContextExtensions,
   proposeRemove,
   proposeUpdate,
   sendApplicationMessage,
 } from '../group/messages.js';
+import type { Extension } from '../extension.js';
 import type { KeyPackage } from '../keyPackage.js';
 import type { LeafNode } from '../leafNode.js';
 import type { Proposal } from '../proposal.js';
@@ -142,6 +144,17 @@ export class Group {
   }
 
   /**
+   * A GroupContextExtensions proposal (§12.1.7): the complete new list, for another member to
+   * commit. Every member must support each extension type (checked when a commit applies it).
+   */
+  proposeGroupContextExtensions(
+    extensions: readonly Extension[],
+    options?: SendOptions,
+  ): OutgoingProposal {
+    return outgoing(proposeGroupContextExtensions(this.current, extensions, options));
+  }
+
+  /**
    * Leaving: a Remove proposal for our own leaf (§12.2 forbids removing ourselves in our own
    * commit). Another member commits it; processing that commit then tells us `removesUs`.
    */
@@ -171,6 +184,26 @@ export class Group {
       proposalType: ProposalType.remove,
       remove: { removed },
     }));
+    return this.createCommit({ ...this.base(options), proposals });
+  }
+
+  /**
+   * Replaces the GroupContext extensions (§12.1.7) by a commit carrying a GroupContextExtensions
+   * proposal by value (with any pending proposals). The commit has an UpdatePath (§12.4), so it
+   * also renews our keys. MLS refuses it when a member lacks support for an extension type or the
+   * group's `required_capabilities` (`missing_required_capability`, `unsupported_extension`), or
+   * when the application's proposal policy says no (`proposal_rejected_by_policy`).
+   */
+  setExtensions(
+    extensions: readonly Extension[],
+    options: GroupCommitOptions = {},
+  ): OutgoingCommit {
+    const proposals: Proposal[] = [
+      {
+        proposalType: ProposalType.groupContextExtensions,
+        groupContextExtensions: { extensions: [...extensions] },
+      },
+    ];
     return this.createCommit({ ...this.base(options), proposals });
   }
 
