@@ -14,7 +14,9 @@
  * The rule: with `membership = admins`, only an admin's leaf may propose (or commit by value) an
  * Add or a Remove of someone else; removing oneself (leaving) is always allowed. Updates and
  * everything else follow RFC 9420 alone. GroupContextExtensions proposals that change the rules
- * need an admin too.
+ * need an admin too. A user's devices are one person: any member's leaf may also add a device of
+ * its own user (a newly linked device) or remove one (a revoked device) — decided from the tree
+ * and the proposal alone, so every member reaches the same verdict.
  */
 import { decode, encode, opaque, refine, struct, uint16 } from '../../codec/index.js';
 import type { Codec } from '../../codec/index.js';
@@ -25,6 +27,7 @@ import type { Credential } from '../../mls/credential.js';
 import type { Extension } from '../../mls/extension.js';
 import type { GroupState, ProposalPolicy } from '../../mls/group/index.js';
 import { defaultCapabilities } from '../../mls/group/index.js';
+import type { Proposal } from '../../mls/proposal.js';
 import { ProposalType } from '../../mls/proposal.js';
 import { SenderType } from '../../mls/framing/sender.js';
 import type { GroupPolicy, Role } from '../api.js';
@@ -158,8 +161,17 @@ export const parleyProposalPolicy: ProposalPolicy = (proposal, sender, state: Gr
   const leaf = state.tree.leafNode(sender.leafIndex);
   if (leaf === undefined) return false;
   const userId = userIdOfCredential(leaf.credential);
-  return userId !== undefined && rules.admins.includes(userId);
+  if (userId === undefined) return false;
+  return rules.admins.includes(userId) || ownDeviceChange(proposal, state, userId);
 };
+
+/** An Add of a device of the sender's own user, or a Remove of another leaf of that user. */
+function ownDeviceChange(proposal: Proposal, state: GroupState, senderUserId: string): boolean {
+  let subject: Credential | undefined;
+  if ('add' in proposal) subject = proposal.add.keyPackage.leafNode.credential;
+  else if ('remove' in proposal) subject = state.tree.leafNode(proposal.remove.removed)?.credential;
+  return subject !== undefined && userIdOfCredential(subject) === senderUserId;
+}
 
 /** Our leaves' capabilities: the defaults plus the rules extension, which every member must list. */
 export function parleyCapabilities(suite: CipherSuite, credentialType: number): Capabilities {
