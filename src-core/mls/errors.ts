@@ -81,6 +81,7 @@ export type MlsErrorCode =
   | 'duplicate_group_id'
   // External commits, reinitialization, branching (RFC 9420 §11.2, §11.3, §12.4.3.2)
   | 'missing_external_pub'
+  | 'untrusted_signer'
   | 'reinit_not_committed'
   | 'reinit_mismatch'
   | 'branch_mismatch'

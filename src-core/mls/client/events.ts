@@ -51,6 +51,16 @@ export class PendingCommit {
     return this.staged.removed;
   }
 
+  /**
+   * An external commit's new member (§12.4.3.2), at its leaf in the new tree; undefined for a
+   * member's commit. With `removed`, what a resync replaces: the caller decides whether the
+   * joiner may take the removed member's place.
+   */
+  get joiner(): GroupMember | undefined {
+    const leaf = this.staged.joinerLeaf;
+    return leaf === undefined ? undefined : this.memberAfter(leaf);
+  }
+
   /** Leaves whose members replaced their leaf (Update proposals). */
   get updated(): readonly LeafIndex[] {
     return this.staged.updated.map((u) => u.leafIndex);

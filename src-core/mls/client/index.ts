@@ -10,6 +10,8 @@ export type { GroupCommitOptions, KeyPackageInput, UpdateOptions } from './group
 export { PendingCommit } from './events.js';
 export type { GroupEvent, GroupMember, OutgoingCommit, OutgoingProposal } from './events.js';
 export type { BatchOutcome } from './group.js';
+export { PendingRejoin, groupInfoFor, rejoinGroup } from './rejoin.js';
+export type { OutgoingRejoin, RejoinOptions } from './rejoin.js';
 export { MAX_BATCH } from './keyPackageStore.js';
 export type {
   KeyPackageBatch,

@@ -10,6 +10,7 @@
  * and merged into a group state once the group took the commit, or discarded.
  */
 import { decode, encode } from '../../codec/index.js';
+import { equalBytes } from '../../crypto/bytes.js';
 import { cipherSuite, isCipherSuiteId } from '../../crypto/index.js';
 import type { CipherSuite, KeyPair } from '../../crypto/types.js';
 import type { Capabilities } from '../capabilities.js';
@@ -32,6 +33,7 @@ import type { GroupInfo } from '../groupInfo.js';
 import { verifyGroupInfoSignature } from '../groupInfo.js';
 import type { EpochSecrets } from '../keySchedule.js';
 import { externalInitSend } from '../keySchedule.js';
+import type { LeafNode } from '../leafNode.js';
 import { checkDistinctExtensions, checkLeafNodeCapabilities } from '../leafNode.js';
 import type { Proposal } from '../proposal.js';
 import { ProposalType } from '../proposal.js';
@@ -71,16 +73,26 @@ export interface ExternalCommitOptions {
   readonly capabilities?: Capabilities;
   readonly leafExtensions?: readonly Extension[];
   /**
-   * Resync (§12.4.3.2): our old leaf, removed in the same commit. The members' credential
-   * validator sees it as the credential ours replaces and decides whether we may take its place.
+   * Resync (§12.4.3.2): our old leaf, removed in the same commit, by index or by the signature
+   * key it holds in the GroupInfo's tree (a member whose state fell behind knows its key, not
+   * what index its leaf has now). The members' credential validator sees it as the credential
+   * ours replaces and decides whether we may take its place.
    */
-  readonly resync?: LeafIndex;
+  readonly resync?: LeafIndex | { readonly signatureKey: Uint8Array };
+  /**
+   * Whether to believe the GroupInfo's signer (verified against its leaf in the GroupInfo's own
+   * tree, which anyone can make up): e.g. a resync accepts only a member it knew. Refused:
+   * 'untrusted_signer'. Default: any signer in the tree.
+   */
+  readonly acceptSigner?: (signer: LeafNode, leafIndex: LeafIndex) => boolean;
   /** PreSharedKey proposals to include (external, or resumption with usage application). */
   readonly psks?: readonly PreSharedKeyID[];
   readonly authenticatedData?: Uint8Array;
   /** Also return a GroupInfo of the new epoch, signed by us (with external_pub by default). */
   readonly newGroupInfo?: GroupInfoOptions;
   readonly config?: GroupConfig;
+  /** @internal A config already resolved (a member resyncing keeps its group's), over `config`. */
+  readonly resolvedConfig?: ResolvedGroupConfig;
   /** The suite implementation to use (default `cipherSuite(group_context.cipher_suite)`). */
   readonly suite?: CipherSuite;
   /** The group_id must differ from those of our other groups (a resync rejoins one we lost). */
@@ -109,6 +121,8 @@ interface JoinParts {
   readonly epochSecrets: EpochSecrets;
   readonly receiver: EpochReceiver;
   readonly removed: LeafIndex | undefined;
+  /** The GroupInfo's tree: the epoch the commit was made in. */
+  readonly baseTree: RatchetTree;
 }
 
 /** The joiner's new epoch, computed but not adopted. */
@@ -133,6 +147,11 @@ export class StagedExternalJoin {
   /** The leaf we take. */
   get ownLeaf(): LeafIndex {
     return this.parts.ownLeaf;
+  }
+
+  /** The tree of the epoch the commit was made in (the GroupInfo's, verified). */
+  get baseTree(): RatchetTree {
+    return this.parts.baseTree;
   }
 
   /** Our old leaf that the commit removes (resync). */
@@ -234,6 +253,7 @@ function verifiedGroup(
   config: ResolvedGroupConfig,
   gi: GroupInfo,
   outOfBand: RatchetTreeNodes | undefined,
+  acceptSigner: ExternalCommitOptions['acceptSigner'],
 ): RatchetTree {
   const gc = gi.groupContext;
   checkDistinctExtensions(gi.extensions, 'GroupInfo');
@@ -244,13 +264,33 @@ function verifiedGroup(
     throw new MlsError('invalid_signature', `GroupInfo signer ${gi.signer} is not a member`);
   }
   verifyGroupInfoSignature(suite, gi, signer.signatureKey);
+  if (acceptSigner !== undefined && !acceptSigner(signer, gi.signer)) {
+    throw new MlsError('untrusted_signer', `GroupInfo signer ${gi.signer} is not trusted`);
+  }
   validateTree(suite, config, tree, gc);
   return tree;
 }
 
+/** The leaf a resync removes: given, or the one holding the given signature key. */
+function resyncLeaf(
+  tree: RatchetTree,
+  resync: ExternalCommitOptions['resync'],
+): LeafIndex | undefined {
+  if (resync === undefined || typeof resync === 'number') return resync;
+  for (let i = 0; i < tree.leafCount; i++) {
+    const leaf = tree.leafNode(i);
+    if (leaf !== undefined && equalBytes(leaf.signatureKey, resync.signatureKey)) return i;
+  }
+  throw new MlsError('own_leaf_not_found', 'resync: no leaf holds our signature key');
+}
+
 /** §12.2 on the joiner's own list: one Remove of a member leaf, PSKs once each. */
-function checkOwnProposals(suite: CipherSuite, tree: RatchetTree, options: ExternalCommitOptions) {
-  const r = options.resync;
+function checkOwnProposals(
+  suite: CipherSuite,
+  tree: RatchetTree,
+  r: LeafIndex | undefined,
+  options: ExternalCommitOptions,
+) {
   if (r !== undefined) {
     if (!Number.isInteger(r) || r < 0 || r >= tree.leafCount) {
       throw new MlsError('leaf_out_of_range', `resync: leaf ${r} outside the tree`);
@@ -274,7 +314,7 @@ function checkOwnProposals(suite: CipherSuite, tree: RatchetTree, options: Exter
  * caller passed is changed.
  */
 export function createExternalCommit(options: ExternalCommitOptions): CreatedExternalCommit {
-  const config = resolveGroupConfig(options.config);
+  const config = options.resolvedConfig ?? resolveGroupConfig(options.config);
   const gi = groupInfoOf(options.groupInfo);
   const gc = gi.groupContext;
   const suite = suiteOf(gc, options.suite);
@@ -282,11 +322,12 @@ export function createExternalCommit(options: ExternalCommitOptions): CreatedExt
     throw new MlsError('duplicate_group_id', 'we are already in a group with this id');
   }
   const externalPub = externalPubOf(suite, gi);
-  const tree = verifiedGroup(suite, config, gi, options.ratchetTree);
-  checkOwnProposals(suite, tree, options);
+  const tree = verifiedGroup(suite, config, gi, options.ratchetTree, options.acceptSigner);
+  const resync = resyncLeaf(tree, options.resync);
+  checkOwnProposals(suite, tree, resync, options);
 
   const diff = tree.stage();
-  if (options.resync !== undefined) applyRemove(diff, options.resync);
+  if (resync !== undefined) applyRemove(diff, resync);
   let ownLeaf = diff.leftmostBlankLeaf();
   if (ownLeaf === undefined) {
     ownLeaf = diff.leafCount;
@@ -321,8 +362,8 @@ export function createExternalCommit(options: ExternalCommitOptions): CreatedExt
     const proposals: Proposal[] = [
       { proposalType: ProposalType.externalInit, externalInit: { kemOutput: init.kemOutput } },
     ];
-    if (options.resync !== undefined) {
-      proposals.push({ proposalType: ProposalType.remove, remove: { removed: options.resync } });
+    if (resync !== undefined) {
+      proposals.push({ proposalType: ProposalType.remove, remove: { removed: resync } });
     }
     for (const psk of options.psks ?? [])
       proposals.push({ proposalType: ProposalType.psk, psk: { psk } });
@@ -405,7 +446,8 @@ export function createExternalCommit(options: ExternalCommitOptions): CreatedExt
       confirmationTag,
       epochSecrets: keys.epoch,
       receiver: epochReceiver(suite, config, groupContext, path.tree, keys.epoch),
-      removed: options.resync,
+      removed: resync,
+      baseTree: tree,
     });
     const message: FramedMlsMessage = {
       version: PROTOCOL_VERSION_MLS10,

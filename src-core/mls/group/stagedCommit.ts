@@ -43,6 +43,8 @@ export interface StagedCommitParts {
   readonly psks: readonly PreSharedKeyID[];
   readonly custom: readonly CustomProposal[];
   readonly reInit: ReInit | undefined;
+  /** An external commit's new member: the leaf it took (§12.4.3.2). */
+  readonly joinerLeaf?: LeafIndex | undefined;
   /** Whether the commit carried an UpdatePath. */
   readonly hasPath: boolean;
   /** The proposals (by reference) the commit covered. */
@@ -52,7 +54,7 @@ export interface StagedCommitParts {
 /** What a commit's proposal list did, as the staged commit reports it: the same on both sides. */
 export type CommitOutcome = Pick<
   StagedCommitParts,
-  'added' | 'removed' | 'updated' | 'psks' | 'custom' | 'reInit' | 'committedRefs'
+  'added' | 'removed' | 'updated' | 'psks' | 'custom' | 'reInit' | 'committedRefs' | 'joinerLeaf'
 >;
 
 export function commitOutcome(
@@ -66,6 +68,7 @@ export function commitOutcome(
     psks: applied.psks,
     custom: applied.custom,
     reInit: applied.reInit,
+    joinerLeaf: applied.joinerLeaf,
     committedRefs: new Set(list.flatMap((e) => (e.cached === undefined ? [] : [e.cached]))),
   };
 }
@@ -133,6 +136,11 @@ export class StagedCommit {
 
   get reInit(): ReInit | undefined {
     return this.parts.reInit;
+  }
+
+  /** An external commit's new member's leaf; undefined for a member's commit. */
+  get joinerLeaf(): LeafIndex | undefined {
+    return this.parts.joinerLeaf;
   }
 
   get hasPath(): boolean {
