@@ -14,7 +14,7 @@ import { BranchHistory } from './branchHistory.js';
 import type { BranchEntry } from './branchHistory.js';
 import { EpochProposals, branchEntry } from './branchHistory.js';
 import { groupChannel } from './channel.js';
-import type { Change } from './changes.js';
+import type { Change, ExtensionsEdit } from './changes.js';
 import { keyPackageOf } from './changes.js';
 import { CommitSequencer } from './commitSequencer.js';
 import type { SequencerHost } from './commitSequencer.js';
@@ -210,6 +210,16 @@ export class GroupSession {
   }
 
   /**
+   * Changes the GroupContext extensions by a GroupContextExtensions commit; `edit` runs again on
+   * the group's extensions at each attempt (changes.ts), so it applies on top of a commit that won.
+   */
+  changeExtensions(edit: ExtensionsEdit): void {
+    this.checkRunning();
+    this.own.want([{ kind: 'extensions', edit }]);
+    this.own.next(this.current);
+  }
+
+  /**
    * Leaves: a self-remove proposal (RFC 9420 §12.2: another member must commit it), sent again
    * each epoch until a commit removes us. Our other pending changes are dropped.
    */
@@ -358,7 +368,7 @@ export class GroupSession {
     const now = this.clock.now();
     const wait = this.timing.electionTimeoutMs;
     // Not while behind ourselves: a stale leader would spend the member's KeyPackage for nothing.
-    if (!this.reports.mayOrder(now, wait)) return;
+    if (!this.reports.mayOrder(this.epoch, now, wait)) return;
     const changes = this.rejoins.reAdd(this.history, this.current, hb, now, wait);
     if (changes === undefined) return;
     this.own.want(changes, true);
@@ -477,7 +487,8 @@ export class GroupSession {
       isLeader: () => this.isLeader,
       // Not while behind (traffic of a later epoch seen lately): a leader at an old epoch (e.g.
       // just restarted) may heartbeat, which gets it our branch, but ordering would fork.
-      mayOrder: () => this.reports.mayOrder(this.clock.now(), this.timing.electionTimeoutMs),
+      mayOrder: () =>
+        this.reports.mayOrder(this.epoch, this.clock.now(), this.timing.electionTimeoutMs),
       branch: () => this.history.all(),
       candidateHash: (key) => this.candidates.get(key)?.hash,
       ordered: (key, record) => {
