@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encode } from '../../src-core/codec/index.js';
 import { cipherSuite } from '../../src-core/crypto/index.js';
+import type { Capabilities } from '../../src-core/mls/capabilities.js';
 import { requiredCapabilitiesCodec } from '../../src-core/mls/capabilities.js';
 import type { Group, GroupEvent, PendingCommit } from '../../src-core/mls/client/index.js';
 import { MlsClient } from '../../src-core/mls/client/index.js';
@@ -52,7 +53,7 @@ function settle(by: Group, out: { commit: Uint8Array; pending: PendingCommit }, 
  */
 function threeMembers(carolSupports = true, config?: GroupConfig, rogueBob = false) {
   const [alice, bob, carol] = ['alice', 'bob', 'carol'].map((n) => client(n, config));
-  const kp = (c: MlsClient, caps = supporting) =>
+  const kp = (c: MlsClient, caps: Capabilities = supporting) =>
     c.createKeyPackages({ count: 1, lastResort: false, capabilities: caps }).oneTime[0]!.message;
   const a = alice!.createGroup({ capabilities: supporting, ...(config ? { config } : {}) });
   const out = a.add([
