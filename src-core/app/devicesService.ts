@@ -39,9 +39,11 @@ import {
 import { decodeInvite, encodeInvite } from '../net/index.js';
 import type { Device, DeviceId, LinkOffer, Me } from './api.js';
 import type { AppContext, Session, SessionParticipant } from './appContext.js';
-import { deviceIdOf } from './appContext.js';
+import { deviceIdOf, userIdOf } from './appContext.js';
 import { qrOfText, secondsToMillis } from './dto.js';
 import { mapped } from './errorMapping.js';
+import { DeviceFanout } from './groups/deviceFanout.js';
+import { bindOwnPeer, ownPeers } from './ownDevices.js';
 import { AppError } from './errors.js';
 import { publishOwnRecord } from './identityService.js';
 import { DEVICE_CERT_LIFETIME_SECONDS, checkDeviceName } from './profileService.js';
@@ -120,6 +122,11 @@ export class DevicesServiceImpl implements DevicesService, SessionParticipant {
     return mapped('devices.list', async () => {
       const s = this.ctx.session();
       const current = s.deviceId;
+      const online = new Set(
+        (await ownPeers(s))
+          .filter((p) => p.deviceKey !== undefined && s.node.isConnected(p.peerId))
+          .map((p) => deviceIdOf(p.deviceKey!)),
+      );
       return s.identity.record.devices.map((d) => {
         const deviceId = deviceIdOf(d.deviceKey);
         return {
@@ -127,8 +134,8 @@ export class DevicesServiceImpl implements DevicesService, SessionParticipant {
           name: d.deviceName,
           current: deviceId === current,
           linkedAt: secondsToMillis(d.createdAt),
-          // Only this device's presence is known here.
-          lastSeenAt: deviceId === current ? this.ctx.nowMs() : null,
+          // Presence is known for this device and for our devices connected now (no history).
+          lastSeenAt: deviceId === current || online.has(deviceId) ? this.ctx.nowMs() : null,
         };
       });
     });
@@ -189,9 +196,16 @@ export class DevicesServiceImpl implements DevicesService, SessionParticipant {
           createdAtMs: BigInt(this.ctx.nowMs()),
         });
         accepted.userKey?.privateKey.fill(0);
-        // Our fresh identity is replaced; the stale record book and trust store go with it.
-        await s.store.write((tx) => s.store.namespace(PROFILE_NS).put(tx, 'identity', value));
+        // Our fresh identity is replaced; the stale record book and trust store go with it. E's
+        // peer is our own device from now on (the link protocol proved it): it hands us the
+        // Welcomes of the user's groups and we keep a connection to it.
+        const userId = userIdOf(accepted.record.userKey);
+        await s.store.write((tx) => {
+          s.store.namespace(PROFILE_NS).put(tx, 'identity', value);
+          bindOwnPeer(s, tx, userId, code.peerId, undefined, this.ctx.nowMs());
+        });
         value.fill(0);
+        await s.node.addContact(code.peerId, code.addrs).catch(() => undefined);
       } finally {
         code.secret.fill(0);
         destroyLinkSession(link, false);
@@ -218,6 +232,9 @@ export class DevicesServiceImpl implements DevicesService, SessionParticipant {
         issuedAt: this.ctx.nowSeconds(),
       });
       await publishOwnRecord(s, record);
+      // Its peers are unbound and it is removed from our groups; members who see the record
+      // remove it too (deviceFanout.ts).
+      await DeviceFanout.of(this.ctx).revoked(s, device.deviceKey);
     });
   }
 
@@ -300,9 +317,12 @@ export class DevicesServiceImpl implements DevicesService, SessionParticipant {
       } catch {
         throw new DeliveryError('peer_refused', 'the confirmation does not check');
       }
+      const deviceKey = offer.pending.deviceKey.slice();
       this.#offers = this.#offers.filter((o) => o !== offer);
       this.#drop(offer);
       await publishOwnRecord(s, record);
+      // The new device joins our groups (deviceFanout.ts), from now on or when it is next online.
+      await DeviceFanout.of(this.ctx).linked(s, from, deviceKey);
       return new Uint8Array(0);
     }
     throw new DeliveryError('peer_refused', 'unexpected link step');

@@ -10,6 +10,7 @@ import { AppContext } from './appContext.js';
 import { createAttachmentsService } from './attachmentsService.js';
 import { ContactsServiceImpl } from './contactsService.js';
 import { DevicesServiceImpl } from './devicesService.js';
+import { DeviceFanout } from './groups/deviceFanout.js';
 import { createGroupsService } from './groupsService.js';
 import { IdentityServiceImpl } from './identityService.js';
 import { createMessagesService } from './messagesService.js';
@@ -40,6 +41,8 @@ export class ParleyApp implements ParleyApi {
     });
     this.messages = createMessagesService(ctx);
     this.attachments = createAttachmentsService(ctx);
+    // After the groups: a user's devices in the user's groups (joins the session after the hub).
+    DeviceFanout.of(ctx);
   }
 
   onEvent(listener: (e: ParleyEvent) => void): Unsubscribe {

@@ -24,6 +24,7 @@ import type { AppContext, Session, SessionParticipant } from '../appContext.js';
 import type { AppContent } from '../content/index.js';
 import { ContentType, decodeAppContent, encodeAppContent } from '../content/index.js';
 import { AppError } from '../errors.js';
+import { isRevokedCredential } from './deviceRevocation.js';
 import type { GroupRules } from './groupRules.js';
 import { parleyProposalPolicy, roleOf, rulesOf, userIdOfCredential } from './groupRules.js';
 import type { GroupMeta, StoredLogEntry, StoredMessage } from './groupRecords.js';
@@ -382,7 +383,10 @@ export class GroupHub implements SessionParticipant {
     const senderId = userIdOfCredential(sender.credential);
     let content: AppContent | undefined;
     try {
-      content = senderId === undefined ? undefined : decodeAppContent(data);
+      // A device its user revoked is refused from the moment we know, before the commit that
+      // removes it (deviceRevocation.ts).
+      const revoked = isRevokedCredential(this.session.records, sender.credential);
+      content = senderId === undefined || revoked ? undefined : decodeAppContent(data);
     } catch {
       content = undefined; // Bad content from a member: the ratchet step is still saved.
     }
@@ -424,17 +428,29 @@ export class GroupHub implements SessionParticipant {
       e.meta.lastUpdateMs = this.ctx.nowMs();
     }
     const actor = this.#userAt(e, e.committer) ?? this.myUserId;
+    // A user's other device joining or going (linking, revocation: deviceFanout.ts) is logged as
+    // such when another leaf of that user stays in the group.
+    const after = (e.session?.group ?? e.group)?.members() ?? [];
+    const staying = (m: GroupMember): boolean => {
+      const id = userIdOfCredential(m.credential);
+      return (
+        id !== undefined &&
+        after.some((x) => x.leafIndex !== m.leafIndex && userIdOfCredential(x.credential) === id)
+      );
+    };
     void this.persist(e, (tx) => {
       const entries: StoredLogEntry[] = [];
       for (const m of added) {
         const id = userIdOfCredential(m.credential);
-        entries.push(this.logEntry(tx, e, 'added', actor, id, undefined, epoch));
+        const change = staying(m) ? 'device_added' : 'added';
+        entries.push(this.logEntry(tx, e, change, actor, id, undefined, epoch));
       }
       for (const m of removed) {
         const id = userIdOfCredential(m.credential);
         const left = this.#leavers.delete(`${e.hex}:${m.leafIndex}`);
         const by = left && id !== undefined ? id : actor;
-        entries.push(this.logEntry(tx, e, left ? 'left' : 'removed', by, id, undefined, epoch));
+        const change = left ? 'left' : staying(m) ? 'device_removed' : 'removed';
+        entries.push(this.logEntry(tx, e, change, by, id, undefined, epoch));
       }
       // A commit's own path renews its committer's keys; only a commit that changed nobody's
       // membership is logged as a key update.
@@ -461,6 +477,16 @@ export class GroupHub implements SessionParticipant {
     if (leaf === undefined) return undefined;
     const m = e.group?.members().find((x) => x.leafIndex === leaf);
     return m === undefined ? undefined : userIdOfCredential(m.credential);
+  }
+
+  /**
+   * Our own device was revoked (a newer record of our user says so, deviceFanout.ts): the group
+   * closes here as if a commit had removed us, whether or not that commit reached us.
+   */
+  closeRevoked(e: GroupEntry): void {
+    if (e.meta.state !== 'active') return;
+    e.session?.stop();
+    this.#onRemoved(e);
   }
 
   /**

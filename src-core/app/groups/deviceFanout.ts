@@ -1,0 +1,444 @@
+/**
+ * A user's devices are separate members of the user's groups. This keeps them so:
+ *
+ * - **Linking.** When a device links to us (devicesService.ts), the groups we are in at that moment
+ *   are written down for it (namespace `device-fanout`). Whenever that device's peer is online we
+ *   ask it for one fresh KeyPackage per group (the `'groupjoin'` request: its peer is bound to our
+ *   user, see ownDevices.ts), check it against our own user key and the linked device key, push our
+ *   newest record to the group's devices online (so they know the device before the commit that
+ *   adds it arrives: their credential check needs it), add it through the group session (ordered
+ *   commits, re-made if a fork loses them) and hand it the Welcome. The group's rules let a member
+ *   add a device of its own user whatever the membership policy (groupRules.ts). The new device
+ *   starts at the epoch that added it: MLS gives it no key to anything sent before.
+ * - **Revocation.** A device revoked in its user's newest record (identity gossip, an
+ *   introduction, or our own `devices.revoke`) is removed from every group we share with it: every
+ *   member that may propose the removal (an admin, anyone under `membership = everyone`, any
+ *   device of the same user) asks its session to remove the leaf; the sessions' intents converge
+ *   on one commit. Until then the hub refuses the revoked device's messages (deviceRevocation.ts).
+ * - **Our own record.** Records of our own user arriving from our other devices (gossip, their
+ *   introductions) replace ours when newer; one that revokes this device closes every group here
+ *   (the device learns it was removed even if it missed the commit).
+ *
+ * ```
+ * struct { uint16 version = 1; opaque group_ids<V><V>; } PendingFanout;  // key: device id (hex)
+ * ```
+ */
+import { decode, encode, opaque, refine, struct, uint16, vector } from '../../codec/index.js';
+import type { Codec } from '../../codec/index.js';
+import { checkKeyPackage } from '../../delivery/keyPackageDirectory.js';
+import {
+  createCredentialValidator,
+  decodeIdentityRecord,
+  encodeIdentityRecord,
+  findDevice,
+  isRevoked,
+  parseParleyCredential,
+} from '../../identity/index.js';
+import type { GroupMember } from '../../mls/client/index.js';
+import type { IdentityRecord } from '../../identity/index.js';
+import type { AppContext, Session, SessionParticipant } from '../appContext.js';
+import { deviceIdOf, userIdOf } from '../appContext.js';
+import { CONTACT_PROTOCOL } from '../contactsService.js';
+import { AppError } from '../errors.js';
+import { publishOwnRecord } from '../identityService.js';
+import { checkIntroduction, makeIntroduction } from '../introduction.js';
+import { bindOwnPeer, ownPeers, unbindOwnDevice } from '../ownDevices.js';
+import { revokedMembers } from './deviceRevocation.js';
+import type { GroupEntry } from './groupHub.js';
+import { GroupHub } from './groupHub.js';
+import { roleOf } from './groupRules.js';
+import { requestKeyPackage, sendWelcome } from './joinProtocol.js';
+import { waitFor } from './joinFlow.js';
+import { hexOf } from './messageLedger.js';
+
+export const DEVICE_FANOUT_NS = 'device-fanout';
+const FANOUT_VERSION = 1;
+/** Groups written down for one linked device; a person in more than this is not expected. */
+const MAX_FANOUT_GROUPS = 10_000;
+
+interface PendingFanout {
+  readonly version: number;
+  readonly groupIds: Uint8Array[];
+}
+
+const pendingCodec: Codec<PendingFanout> = struct<PendingFanout>({
+  version: refine(uint16, (v) => (v === FANOUT_VERSION ? undefined : `fanout version ${v}`)),
+  groupIds: refine(vector(opaque), (g) =>
+    g.length <= MAX_FANOUT_GROUPS ? undefined : 'too many groups',
+  ),
+});
+
+const equal = (a: Uint8Array, b: Uint8Array): boolean =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** A Welcome we made for our device whose hand-over failed: tried again when it is next online. */
+interface OwedWelcome {
+  readonly groupHex: string;
+  readonly welcome: Uint8Array;
+  readonly name: string;
+}
+
+const fanouts = new WeakMap<AppContext, DeviceFanout>();
+
+export class DeviceFanout implements SessionParticipant {
+  #session: Session | undefined;
+  #offs: (() => void)[] = [];
+  /** One run per device at a time (by device id). */
+  readonly #running = new Map<string, Promise<void>>();
+  readonly #owed = new Map<string, OwedWelcome[]>();
+  /** `<group hex>:<signature key hex>` removals asked of a session and not yet merged. */
+  readonly #removing = new Set<string>();
+  #sinkBefore: Session['recordSink'];
+
+  private constructor(readonly ctx: AppContext) {}
+
+  /**
+   * The one fan-out of a context. It must join after the group hub (ParleyApp builds it after the
+   * groups service), so that it opens once the groups are loaded.
+   */
+  static of(ctx: AppContext): DeviceFanout {
+    let f = fanouts.get(ctx);
+    if (f === undefined) {
+      f = new DeviceFanout(ctx);
+      fanouts.set(ctx, f);
+      GroupHub.of(ctx);
+      ctx.join(f);
+    }
+    return f;
+  }
+
+  get #hub(): GroupHub {
+    return GroupHub.of(this.ctx);
+  }
+
+  async open(s: Session): Promise<void> {
+    this.#session = s;
+    this.#sinkBefore = s.recordSink;
+    const before = this.#sinkBefore;
+    s.recordSink = (bytes, from) => {
+      before?.(bytes, from);
+      void this.#onRecord(s, bytes).catch(() => undefined);
+    };
+    this.#offs.push(
+      s.node.events.on('peer:online', ({ peerId }) => {
+        if (s.contacts.contactOfPeer(peerId) === s.userId) this.meet(peerId);
+      }),
+      this.ctx.events.on((ev) => {
+        if (ev.event === 'contact.changed') {
+          const key = s.trust.contact(ev.data.contact.userId)?.userKey;
+          if (key !== undefined) this.sweep(key);
+        } else if (ev.event === 'group.member_changed') {
+          this.sweep(undefined, ev.data.groupId);
+        }
+      }),
+    );
+    for (const p of s.node.connectedPeers()) {
+      if (s.contacts.contactOfPeer(p) === s.userId) this.meet(p);
+    }
+    this.sweep();
+  }
+
+  async close(s: Session): Promise<void> {
+    for (const off of this.#offs.splice(0)) off();
+    if (s.recordSink !== undefined) s.recordSink = this.#sinkBefore;
+    this.#sinkBefore = undefined;
+    await Promise.allSettled([...this.#running.values()]);
+    this.#running.clear();
+    this.#owed.clear();
+    this.#removing.clear();
+    this.#session = undefined;
+  }
+
+  #live(s: Session): boolean {
+    return this.#session === s && !s.closed;
+  }
+
+  // ---- Linking ---------------------------------------------------------------------------------
+
+  /**
+   * A device just linked to us from `peerId` (the link protocol proved both): bind its peer, write
+   * down our active groups for it, keep a connection to it, and start adding it.
+   */
+  async linked(s: Session, peerId: string, deviceKey: Uint8Array): Promise<void> {
+    const hub = this.#hub;
+    const groupIds = [...hub.groups.values()]
+      .filter((e) => e.meta.state === 'active' && e.session?.isRunning === true)
+      .map((e) => e.id);
+    await s.store.write((tx) => {
+      bindOwnPeer(s, tx, s.userId, peerId, deviceKey, this.ctx.nowMs());
+      s.store
+        .namespace(DEVICE_FANOUT_NS)
+        .put(
+          tx,
+          deviceIdOf(deviceKey),
+          encode(pendingCodec, { version: FANOUT_VERSION, groupIds }),
+        );
+    });
+    await s.node.addContact(peerId, []).catch(() => undefined);
+    // The new device restarts its session right after linking; its coming back online runs it
+    // again if this first attempt finds it gone.
+    this.meet(peerId);
+  }
+
+  /**
+   * One of our devices' peers is online: learn (or confirm) which device it is from its
+   * introduction, take its record if newer, then add it to the groups written down for it.
+   */
+  meet(peerId: string): void {
+    const s = this.#session;
+    if (s === undefined) return;
+    const key = `peer:${peerId}`;
+    const previous = this.#running.get(key) ?? Promise.resolve();
+    const run = previous
+      .then(() => this.#meet(s, peerId))
+      .catch((err: unknown) => {
+        if (this.#live(s)) {
+          console.error('app: own device fan-out', err instanceof Error ? err.name : err);
+        }
+      })
+      .finally(() => {
+        if (this.#running.get(key) === run) this.#running.delete(key);
+      });
+    this.#running.set(key, run);
+  }
+
+  async #meet(s: Session, peerId: string): Promise<void> {
+    if (!this.#live(s)) return;
+    const intro = makeIntroduction(s.identity.record, s.identity.deviceKey, s.node.peerId);
+    const answer = await s.ports.requests.request(peerId, CONTACT_PROTOCOL, intro);
+    if (!this.#live(s)) return;
+    const checked = checkIntroduction(answer, peerId, this.ctx.nowSeconds());
+    if (!equal(checked.record.userKey, s.identity.record.userKey)) return;
+    await this.#adoptOwnRecord(s, checked.recordBytes);
+    if (!this.#live(s)) return;
+    const known = (await ownPeers(s)).find((p) => p.peerId === peerId);
+    if (known === undefined) return; // unbound meanwhile (revoked)
+    if (known.deviceKey === undefined || !equal(known.deviceKey, checked.deviceKey)) {
+      await s.store.write((tx) =>
+        bindOwnPeer(s, tx, s.userId, peerId, checked.deviceKey, this.ctx.nowMs()),
+      );
+    }
+    if (isRevoked(s.identity.record, checked.deviceKey)) return;
+    await this.#handOverOwed(s, peerId, deviceIdOf(checked.deviceKey));
+    await this.#fanOut(s, peerId, checked.deviceKey);
+  }
+
+  async #pending(s: Session, deviceId: string): Promise<Uint8Array[]> {
+    const bytes = await s.store.namespace(DEVICE_FANOUT_NS).get(deviceId);
+    if (bytes === undefined) return [];
+    try {
+      return decode(pendingCodec, bytes).groupIds;
+    } catch (cause) {
+      throw new AppError('internal', 'a stored device fan-out does not decode', { cause });
+    }
+  }
+
+  async #setPending(s: Session, deviceId: string, groupIds: readonly Uint8Array[]): Promise<void> {
+    const ns = s.store.namespace(DEVICE_FANOUT_NS);
+    await s.store.write((tx) => {
+      if (groupIds.length === 0) ns.delete(tx, deviceId);
+      else
+        ns.put(
+          tx,
+          deviceId,
+          encode(pendingCodec, { version: FANOUT_VERSION, groupIds: [...groupIds] }),
+        );
+    });
+  }
+
+  /** Adds the device at `peerId` to each group written down for it, one group at a time. */
+  async #fanOut(s: Session, peerId: string, deviceKey: Uint8Array): Promise<void> {
+    const deviceId = deviceIdOf(deviceKey);
+    let pending = await this.#pending(s, deviceId);
+    while (pending.length > 0 && this.#live(s)) {
+      const groupId = pending[0]!;
+      await this.#addTo(s, groupId, peerId, deviceKey);
+      pending = pending.slice(1);
+      await this.#setPending(s, deviceId, pending);
+    }
+  }
+
+  /** Adds our device to one group (nothing when the group is gone or the device is in it). */
+  async #addTo(
+    s: Session,
+    groupId: Uint8Array,
+    peerId: string,
+    deviceKey: Uint8Array,
+  ): Promise<void> {
+    const hub = this.#hub;
+    const e = hub.groups.get(hexOf(groupId));
+    if (e === undefined || e.meta.state !== 'active' || e.session?.isRunning !== true) return;
+    const active = hub.active(e.hex);
+    if (deviceLeaf(active.group.members(), deviceKey) !== undefined) return;
+    const message = await requestKeyPackage(s.ports.requests, peerId);
+    const kp = checkKeyPackage(this.ctx.suite, message, this.ctx.nowSeconds());
+    const validator = createCredentialValidator({
+      records: s.records,
+      now: () => this.ctx.nowSeconds(),
+      cipherSuite: this.ctx.suite.id,
+    });
+    const check = validator.checkCredential(kp.keyPackage.leafNode.credential, kp.owner, {
+      expectedUserKey: s.identity.record.userKey,
+    });
+    if (!check.ok || !equal(check.deviceKey, deviceKey)) {
+      throw new AppError('forbidden', 'our device offered a KeyPackage of another device');
+    }
+    // The members' devices online must know the device before the commit adding it arrives.
+    const record = encodeIdentityRecord(s.identity.record);
+    await Promise.allSettled(hub.onlinePeers(e).map((p) => s.identityGossip.pushTo(p, [record])));
+    const owner = kp.owner;
+    let welcome: Uint8Array | undefined;
+    const offWelcome = active.session.on('welcome', (w) => {
+      if (w.added.some((m) => equal(m.signatureKey, owner))) welcome = w.welcome;
+    });
+    try {
+      const merged = waitFor(active.session, 'membership', (m) =>
+        m.added.some((a) => equal(a.signatureKey, owner)),
+      );
+      active.session.add([message]);
+      await merged;
+    } finally {
+      offWelcome();
+    }
+    if (welcome === undefined) return; // another device of ours added it first
+    const owed = { groupHex: e.hex, welcome, name: e.meta.name };
+    if (!(await this.#handOver(s, peerId, owed))) {
+      const list = this.#owed.get(deviceIdOf(deviceKey)) ?? [];
+      list.push(owed);
+      this.#owed.set(deviceIdOf(deviceKey), list);
+    }
+  }
+
+  async #handOver(s: Session, peerId: string, w: OwedWelcome): Promise<boolean> {
+    try {
+      await sendWelcome(s.ports.requests, peerId, w.welcome, w.name);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async #handOverOwed(s: Session, peerId: string, deviceId: string): Promise<void> {
+    const list = this.#owed.get(deviceId);
+    if (list === undefined) return;
+    this.#owed.delete(deviceId);
+    const left: OwedWelcome[] = [];
+    for (const w of list) if (!(await this.#handOver(s, peerId, w))) left.push(w);
+    if (left.length > 0) this.#owed.set(deviceId, left);
+  }
+
+  // ---- Revocation ------------------------------------------------------------------------------
+
+  /** We revoked `deviceKey`: unbind its peers, forget its fan-out, remove it from our groups. */
+  async revoked(s: Session, deviceKey: Uint8Array): Promise<void> {
+    const deviceId = deviceIdOf(deviceKey);
+    this.#owed.delete(deviceId);
+    await s.store.write((tx) => s.store.namespace(DEVICE_FANOUT_NS).delete(tx, deviceId));
+    await unbindOwnDevice(s, deviceKey);
+    this.sweep(s.identity.record.userKey);
+  }
+
+  /**
+   * Asks each group's session to remove the revoked devices we may remove: in every group, or in
+   * `groupHex` only; of every user, or of the user with key `userKey` only.
+   */
+  sweep(userKey?: Uint8Array, groupHex?: string): void {
+    const s = this.#session;
+    if (s === undefined || !this.#live(s)) return;
+    const hub = this.#hub;
+    const groups =
+      groupHex === undefined
+        ? [...hub.groups.values()]
+        : [hub.groups.get(groupHex)].flatMap((x) => (x === undefined ? [] : [x]));
+    for (const e of groups) {
+      if (e.meta.state !== 'active' || e.session?.isRunning !== true || e.group === undefined) {
+        continue;
+      }
+      this.#sweepGroup(s, e, userKey);
+    }
+  }
+
+  #sweepGroup(s: Session, e: GroupEntry, userKey: Uint8Array | undefined): void {
+    const session = e.session!;
+    const group = session.group;
+    const members = group.members();
+    const present = new Set(members.map((m) => `${e.hex}:${hexOf(m.signatureKey)}`));
+    for (const k of this.#removing) {
+      if (k.startsWith(`${e.hex}:`) && !present.has(k)) this.#removing.delete(k);
+    }
+    const rules = this.#hub.rules(e);
+    const mayRemoveOthers =
+      rules?.policy.membership === 'everyone' || roleOf(rules, s.userId) === 'admin';
+    const leaves: number[] = [];
+    for (const c of revokedMembers(members, s.records, this.ctx.nowSeconds(), userKey)) {
+      if (c.leafIndex === group.ownLeaf) continue;
+      const own = c.userKey !== undefined && userIdOf(c.userKey) === s.userId;
+      if (!own && !mayRemoveOthers) continue;
+      const m = members.find((x) => x.leafIndex === c.leafIndex)!;
+      const key = `${e.hex}:${hexOf(m.signatureKey)}`;
+      if (this.#removing.has(key)) continue;
+      this.#removing.add(key);
+      leaves.push(c.leafIndex);
+    }
+    if (leaves.length === 0) return;
+    try {
+      session.remove(leaves);
+    } catch (err) {
+      console.error('app: removing revoked devices', err instanceof Error ? err.name : err);
+    }
+  }
+
+  // ---- Our own record --------------------------------------------------------------------------
+
+  async #onRecord(s: Session, bytes: Uint8Array): Promise<void> {
+    if (!this.#live(s)) return;
+    let userKey: Uint8Array;
+    try {
+      userKey = decodeIdentityRecord(bytes).userKey;
+    } catch {
+      return;
+    }
+    if (equal(userKey, s.identity.record.userKey)) await this.#adoptOwnRecord(s, bytes);
+  }
+
+  /**
+   * A record of our own user signed on another device. Newer and listing this device: it becomes
+   * ours. Newer and revoking this device: kept in the record book, and every group closes here.
+   */
+  async #adoptOwnRecord(s: Session, bytes: Uint8Array): Promise<void> {
+    let record: IdentityRecord;
+    try {
+      record = decodeIdentityRecord(bytes);
+    } catch {
+      return;
+    }
+    if (record.sequence <= s.identity.record.sequence) return;
+    const self = s.identity.deviceKey.publicKey;
+    if (findDevice(record, self) !== undefined && !isRevoked(record, self)) {
+      // Checks the signature; stores it; hands it to our contacts (they may not have it yet).
+      await publishOwnRecord(s, record);
+      return;
+    }
+    const outcome = s.records.add(bytes);
+    if (outcome.kind !== 'replaced' && outcome.kind !== 'new') return;
+    await s.store.write((tx) => s.putTrust(tx));
+    const hub = this.#hub;
+    for (const e of [...hub.groups.values()]) {
+      if (e.meta.state === 'active') hub.closeRevoked(e);
+    }
+  }
+}
+
+/** The leaf of `deviceKey`'s device among `members`, if any. */
+function deviceLeaf(members: readonly GroupMember[], deviceKey: Uint8Array): number | undefined {
+  for (const m of members) {
+    try {
+      if (equal(parseParleyCredential(m.credential).deviceCertificate.deviceKey, deviceKey)) {
+        return m.leafIndex;
+      }
+    } catch {
+      // not a Parley credential: not one of our devices
+    }
+  }
+  return undefined;
+}
