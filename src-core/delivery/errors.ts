@@ -71,7 +71,13 @@ export type DeliveryErrorCode =
   | 'mailbox_challenge_invalid'
   | 'mailbox_proof_invalid'
   // Identity gossip.
-  | 'identity_record_invalid';
+  | 'identity_record_invalid'
+  // Rejoin by external commit (groupInfoService, externalRejoin).
+  | 'groupinfo_malformed'
+  | 'groupinfo_challenge_invalid'
+  | 'groupinfo_proof_invalid'
+  /** An external commit that is not a member's resync of its own leaf (a stranger, or a join). */
+  | 'external_commit_refused';
 
 export class DeliveryError extends ParleyError<DeliveryErrorCode> {
   readonly layer = 'delivery';

@@ -1,0 +1,260 @@
+/**
+ * Rejoining by external commit (RFC 9420 §12.4.3.2, "resync"), both sides.
+ *
+ * The stuck member: a session that cannot follow its group any more (the ordered commit of its
+ * epoch is one MLS cannot process: its own, staged before a restart, or another branch's; or a
+ * fork older than its window) fetches a GroupInfo of the group's current epoch from a member peer
+ * (groupInfoService.ts), makes an external commit that removes its own old leaf and takes a new
+ * one with the same credential and signature key (mls/client/rejoin.ts), and publishes it on the
+ * group channel like any commit. The leader orders it like any commit; once the ordering record
+ * naming it arrives (verified against the leader's leaf in the GroupInfo's tree), the session
+ * continues from the new group state. Another commit ordered at that epoch, or no record within
+ * two election timeouts, and it tries again from a fresh GroupInfo.
+ *
+ * Everyone else (the leader before ordering, every member before merging): an external commit is
+ * accepted only as a resync, i.e. it removes exactly one leaf and the joiner is the member of that
+ * leaf (`sameMember`, default: the same leaf signature key, which only that member can sign with).
+ * A stranger who got hold of a GroupInfo cannot join, nor remove anyone: 'external_commit_refused'.
+ *
+ * Trust: the GroupInfo must be signed by a member our stuck state knows (its tree), since anyone
+ * can make up a GroupInfo with a tree of its own. A member we knew could still lure us into a
+ * group it made up under the same id; it could as well send garbage to the real one.
+ */
+import type { Group, GroupMember, PendingCommit, PendingRejoin } from '../mls/client/index.js';
+import { rejoinGroup } from '../mls/client/index.js';
+import { WireFormat } from '../mls/framing/framedContent.js';
+import { decodeMlsMessage } from '../mls/framing/mlsMessage.js';
+import { encode } from '../codec/index.js';
+import type { GroupEnvelope } from './envelope.js';
+import { EnvelopeKind, encodeEnvelope } from './envelope.js';
+import { DeliveryError } from './errors.js';
+import type { OrderingRecord } from './orderingRecord.js';
+import {
+  ORDERING_RECORD_LABEL,
+  bytesEqual,
+  commitHash,
+  orderingRecordTBSCodec,
+} from './orderingRecord.js';
+import type { Outbox } from './outbox.js';
+import type { Clock } from './ports.js';
+
+export interface ExternalRejoinOptions {
+  /**
+   * A GroupInfo (MLSMessage bytes) of the group's current epoch from a member peer, or undefined
+   * if none answered: `fetchGroupInfo` (groupInfoService.ts) over the channel's subscribers.
+   */
+  readonly fetchGroupInfo: (group: Group) => Promise<Uint8Array | undefined>;
+  /**
+   * Whether `joiner` may take `removed`'s place (both as the trees show them). Default: the same
+   * leaf signature key. The app may widen it to the same user and device (a reinstalled device
+   * with a new key); the MLS credential validator sees the same pair (`previous`).
+   */
+  readonly sameMember?: (removed: GroupMember, joiner: GroupMember) => boolean;
+}
+
+export const sameSignatureKey = (removed: GroupMember, joiner: GroupMember): boolean =>
+  bytesEqual(removed.signatureKey, joiner.signatureKey);
+
+/**
+ * Throws DeliveryError('external_commit_refused') unless `pending` (processed on `current`) is a
+ * member's commit or a resync: an external commit that removes one leaf, whose member `joiner` is.
+ */
+export function checkExternalCommit(
+  current: Group,
+  pending: PendingCommit,
+  sameMember: (removed: GroupMember, joiner: GroupMember) => boolean = sameSignatureKey,
+): void {
+  const joiner = pending.joiner;
+  if (joiner === undefined) return;
+  const [leaf, ...more] = pending.removed;
+  if (leaf === undefined || more.length > 0) {
+    throw new DeliveryError(
+      'external_commit_refused',
+      'an external commit must remove the joiner’s own old leaf (joins are by Add)',
+    );
+  }
+  const removed = current.members().find((m) => m.leafIndex === leaf);
+  if (removed === undefined || !sameMember(removed, joiner)) {
+    throw new DeliveryError(
+      'external_commit_refused',
+      `an external commit removing leaf ${leaf} by someone else`,
+    );
+  }
+}
+
+/** What the rejoin needs of the session. */
+export interface RejoinHost {
+  readonly clock: Clock;
+  readonly outbox: Outbox;
+  group(): Group;
+  stopped(): boolean;
+  /** Our rejoin was ordered: continue from `group` (the stuck state is the session's to drop). */
+  rejoined(group: Group, record: OrderingRecord): void;
+  /** An error of an attempt (a bad GroupInfo, a failed fetch), reported as `rejected`. */
+  reject(e: unknown): void;
+}
+
+interface Attempt {
+  readonly pending: PendingRejoin;
+  readonly hash: Uint8Array;
+  readonly envelope: Uint8Array;
+  readonly startedAt: number;
+  sentAt: number;
+}
+
+export class ExternalRejoin {
+  /** Since when we know we cannot follow (undefined: we can). */
+  private stuckSince: number | undefined;
+  private fetching = false;
+  private lastFetch = Number.NEGATIVE_INFINITY;
+  private attempt: Attempt | undefined;
+
+  constructor(
+    private readonly host: RejoinHost,
+    private readonly options: ExternalRejoinOptions | undefined,
+    private readonly timing: { readonly retryMs: number; readonly electionTimeoutMs: number },
+  ) {}
+
+  /** Whether this session rejoins by external commit (else a leader's re-add is the fallback). */
+  get enabled(): boolean {
+    return this.options !== undefined;
+  }
+
+  /** Whether a rejoin is under way (we are stuck). */
+  get active(): boolean {
+    return this.stuckSince !== undefined;
+  }
+
+  /** The rule every member applies to external commits. */
+  check(current: Group, pending: PendingCommit): void {
+    checkExternalCommit(current, pending, this.options?.sameMember);
+  }
+
+  /** We cannot follow the group from our state: start (or keep) rejoining. */
+  stuck(): void {
+    if (this.options === undefined) return;
+    this.stuckSince ??= this.host.clock.now();
+    this.tick(this.host.clock.now());
+  }
+
+  /** The session moved on by itself (merged a commit, switched branch): nothing to rejoin. */
+  cancel(): void {
+    this.stuckSince = undefined;
+    this.drop();
+  }
+
+  /** Timers: send our commit again, give it up when nothing ordered it, fetch again. */
+  tick(now: number): void {
+    if (this.stuckSince === undefined || this.host.stopped()) return;
+    const a = this.attempt;
+    if (a !== undefined) {
+      if (now - a.startedAt >= 2 * this.timing.electionTimeoutMs) return this.drop();
+      if (now - a.sentAt >= this.timing.retryMs) {
+        a.sentAt = now;
+        this.host.outbox.publish(a.envelope, a.pending.commitEpoch, EnvelopeKind.commit);
+      }
+      return;
+    }
+    if (this.fetching || now - this.lastFetch < this.timing.retryMs) return;
+    this.fetching = true;
+    this.lastFetch = now;
+    const group = this.host.group();
+    this.options!.fetchGroupInfo(group)
+      .then((gi) => {
+        this.fetching = false;
+        if (gi !== undefined) this.onGroupInfo(group, gi);
+      })
+      .catch((e: unknown) => {
+        this.fetching = false;
+        this.host.reject(e);
+      });
+  }
+
+  /**
+   * An envelope for the epoch of our pending commit: the record naming it makes us rejoin, a
+   * record naming another commit means ours lost. Returns true when it was ours to handle.
+   */
+  intercept(env: GroupEnvelope): boolean {
+    const a = this.attempt;
+    if (a === undefined || env.epoch !== a.pending.commitEpoch) return false;
+    if (!bytesEqual(env.groupId, a.pending.groupId)) return false;
+    if (env.kind === EnvelopeKind.commit) {
+      return bytesEqual(commitHash(this.host.group().state.suite, env.mlsMessage), a.hash);
+    }
+    if (env.kind !== EnvelopeKind.orderingRecord) return false;
+    const record = env.record;
+    const ours = bytesEqual(record.commitHash, a.hash);
+    if (!this.verifies(a.pending, record)) {
+      if (ours) throw new DeliveryError('invalid_signature', 'record for our rejoin');
+      return false;
+    }
+    if (!ours) {
+      // Another commit took that epoch: ours can never be ordered. A fresh GroupInfo next tick.
+      this.drop();
+      this.lastFetch = Number.NEGATIVE_INFINITY;
+      return false;
+    }
+    this.attempt = undefined;
+    this.stuckSince = undefined;
+    this.host.rejoined(a.pending.merge(), record);
+    return true;
+  }
+
+  /** The record is signed by the leaf it names, in the tree of the epoch our commit was made in. */
+  private verifies(pending: PendingRejoin, record: OrderingRecord): boolean {
+    const leader = pending.memberBefore(record.leaderLeaf);
+    if (leader === undefined || record.epoch !== pending.commitEpoch) return false;
+    return this.host
+      .group()
+      .state.suite.verifyWithLabel(
+        leader.signatureKey,
+        ORDERING_RECORD_LABEL,
+        encode(orderingRecordTBSCodec, record),
+        record.signature,
+      );
+  }
+
+  private onGroupInfo(group: Group, groupInfo: Uint8Array): void {
+    // Stale: we moved on (or rejoined) while the fetch was out.
+    if (this.stuckSince === undefined || this.host.stopped() || this.host.group() !== group) return;
+    if (this.attempt !== undefined || !group.isActive) return;
+    try {
+      if (describesOurState(group, groupInfo)) return; // a peer as stuck as we are
+      const out = rejoinGroup(group, groupInfo);
+      const epoch = out.pending.commitEpoch;
+      const envelope = encodeEnvelope({
+        groupId: group.groupId,
+        epoch,
+        kind: EnvelopeKind.commit,
+        mlsMessage: out.commit,
+      });
+      const now = this.host.clock.now();
+      this.attempt = {
+        pending: out.pending,
+        hash: commitHash(group.state.suite, out.commit),
+        envelope,
+        startedAt: now,
+        sentAt: now,
+      };
+      this.host.outbox.publish(envelope, epoch, EnvelopeKind.commit);
+    } catch (e) {
+      this.host.reject(e);
+    }
+  }
+
+  private drop(): void {
+    this.attempt?.pending.discard();
+    this.attempt = undefined;
+  }
+}
+
+/** Whether the GroupInfo is of our own epoch on our own branch (nothing to rejoin from). */
+function describesOurState(group: Group, groupInfo: Uint8Array): boolean {
+  const m = decodeMlsMessage(groupInfo);
+  if (m.wireFormat !== WireFormat.groupInfo) return false;
+  const gc = m.groupInfo.groupContext;
+  return (
+    gc.epoch === group.epoch &&
+    bytesEqual(gc.confirmedTranscriptHash, group.state.groupContext.confirmedTranscriptHash)
+  );
+}
