@@ -184,7 +184,8 @@ export type MembershipChange =
   | 'role_changed'
   | 'keys_updated'
   | 'device_added'
-  | 'device_removed';
+  | 'device_removed'
+  | 'policy_changed';
 
 export interface MembershipLogEntry {
   epoch: number;
@@ -194,7 +195,10 @@ export interface MembershipLogEntry {
   actorName: string;
   subjectUserId: UserId | null;
   subjectName: string | null;
-  /** The new name for `renamed`, the new role for `role_changed`. */
+  /**
+   * The new name for `renamed`, the new role for `role_changed`, the changed fields for
+   * `policy_changed` (`disappearAfterMs=3600000, removeIdleAfterMs=off`).
+   */
   detail: string | null;
 }
 
@@ -441,6 +445,16 @@ export interface ParleyEventMap {
   /** Created, renamed, unread count moved, we were removed, ... : the new summary. */
   'group.changed': { group: GroupSummary };
   'group.member_changed': { groupId: GroupId; entry: MembershipLogEntry };
+  /**
+   * The group's rules changed (a GroupContextExtensions commit was merged): its admins and
+   * policy now. `byUserId`: who committed it (null when unknown).
+   */
+  'group.rules_changed': {
+    groupId: GroupId;
+    admins: UserId[];
+    policy: GroupPolicy;
+    byUserId: UserId | null;
+  };
   'contact.changed': { contact: Contact };
   /**
    * A contact presents a different user key. The UI shows this loudly in every place the contact

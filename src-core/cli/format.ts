@@ -70,6 +70,8 @@ export function formatEvent(e: ParleyEvent): string {
       return `group ${formatGroup(e.data.group)}`;
     case 'group.member_changed':
       return `[${e.data.groupId.slice(0, 8)}] ${formatLogEntry(e.data.entry)}`;
+    case 'group.rules_changed':
+      return `[${e.data.groupId.slice(0, 8)}] rules: admins ${e.data.admins.map((a) => a.slice(0, 8)).join(' ')}; policy ${JSON.stringify(e.data.policy)}`;
     case 'contact.changed':
       return `contact ${formatContact(e.data.contact)}`;
     case 'contact.key_changed':

@@ -152,6 +152,7 @@ export const ChangeCode: Record<MembershipChange, number> = {
   keys_updated: 7,
   device_added: 8,
   device_removed: 9,
+  policy_changed: 10,
 };
 const CHANGE_BY_CODE = new Map(Object.entries(ChangeCode).map(([k, v]) => [v, k]));
 

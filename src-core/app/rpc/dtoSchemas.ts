@@ -153,6 +153,7 @@ export const membershipLogEntry = z.strictObject({
     'keys_updated',
     'device_added',
     'device_removed',
+    'policy_changed',
   ]),
   actorUserId: id,
   actorName: z.string(),

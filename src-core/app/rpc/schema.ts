@@ -169,6 +169,12 @@ export const EVENTS = {
   }),
   'group.changed': z.strictObject({ group: d.groupSummary }),
   'group.member_changed': z.strictObject({ groupId: d.id, entry: d.membershipLogEntry }),
+  'group.rules_changed': z.strictObject({
+    groupId: d.id,
+    admins: z.array(d.id),
+    policy: d.groupPolicy,
+    byUserId: d.id.nullable(),
+  }),
   'contact.changed': z.strictObject({ contact: d.contact }),
   'contact.key_changed': z.strictObject({
     userId: d.id,
