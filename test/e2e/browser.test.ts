@@ -1,19 +1,29 @@
 /**
  * The whole product in browser mode: three real ParleyApps (loopback libp2p, temp profiles), each
  * served as `parley serve` serves it, each driven in its own Chromium page through the UI only.
- * First run creates the profiles; Alice adds Bob and Carol by invite code, makes a group and adds
- * them; they chat and send an image; Alice removes Carol, whose chat shows the group closed.
- * Screenshots of each main screen go to test-results/e2e/ (git-ignored).
+ * First run creates the profiles; Alice adds Bob by invite code and Carol by scanning her invite
+ * QR with the camera (Chromium's fake camera plays a YUV4MPEG2 picture of the code made here),
+ * makes a group and adds them; they chat and send an image; Alice removes Carol, whose chat shows
+ * the group closed; Alice scans Bob's safety-number QR (and Carol's, a mismatch), changes a role
+ * and the group's rules. Screenshots of each main screen, light and dark, large and at 480×640,
+ * go to test-results/e2e/ (git-ignored); on each, text contrast, overflow and focus are checked.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ParleyApp } from '../../src-core/app/parleyApp.js';
+import type { QrMatrix } from '../../src-core/app/api.js';
 import { MemoryPeerIdentityStore } from '../../src-core/net/index.js';
 import { PASS, cleanup, closeApp, newUser, openApp, tempProfileDir } from '../app/appFixture.js';
+import { create as createQr } from 'qrcode';
+import { greyToY4m, qrToGrey, QUIET_ZONE } from '../renderer/qrImage.js';
+import type { QrModules } from '../renderer/qrImage.js';
 import {
   buildRenderer,
+  fakeCameraArgs,
   launchChromium,
   openPage,
   removeDir,
@@ -21,6 +31,7 @@ import {
   watchProblems,
 } from './browserFixture.js';
 import type { Served } from './browserFixture.js';
+import { contrastProblems, overflowProblems, tabStops } from './pageChecks.js';
 
 const SHOTS = 'test-results/e2e';
 /** Each UI step waits for what it needs; this bounds one wait (a libp2p join can take seconds). */
@@ -36,12 +47,16 @@ interface Person {
 }
 
 let rendererDir = '';
+let cameraDir = '';
+let cameraFile = '';
 let browser: Browser | null = null;
 const people: Person[] = [];
 
 beforeAll(async () => {
   rendererDir = await buildRenderer();
-  browser = await launchChromium();
+  cameraDir = await mkdtemp(join(tmpdir(), 'parley-camera-'));
+  cameraFile = join(cameraDir, 'camera.y4m');
+  browser = await launchChromium(fakeCameraArgs(cameraFile));
   await mkdir(SHOTS, { recursive: true });
 }, 60_000);
 
@@ -63,12 +78,68 @@ afterAll(async () => {
   await browser?.close();
   await cleanup();
   await removeDir(rendererDir);
+  await removeDir(cameraDir);
 }, 60_000);
+
+/** The fake camera's picture size. */
+const CAMERA = { width: 640, height: 480 };
+
+/** What the camera sees from the next capture on: the symbol, centred, as large as fits. */
+async function showToCamera(qr: QrModules): Promise<void> {
+  const scale = Math.floor(Math.min(CAMERA.width, CAMERA.height) / (qr.size + 2 * QUIET_ZONE));
+  if (scale < 2) throw new Error(`a QR of ${qr.size} modules does not fit the fake camera`);
+  await writeFile(cameraFile, greyToY4m(qrToGrey(qr, scale), CAMERA.width, CAMERA.height));
+}
+
+/** A white picture: the camera runs and finds nothing. */
+const showNothingToCamera = (): Promise<void> =>
+  writeFile(
+    cameraFile,
+    greyToY4m(
+      { width: 2, height: 2, pixels: new Uint8Array(4).fill(255) },
+      CAMERA.width,
+      CAMERA.height,
+    ),
+  );
+
+/** A code's QR as qrcode makes it (error correction M, as the app and the CLI draw codes). */
+function qrOfCode(code: string): QrModules {
+  const qr = createQr(code, { errorCorrectionLevel: 'M' });
+  return { size: qr.modules.size, modules: qr.modules.data };
+}
+
+const modulesOf = (qr: QrMatrix): QrModules => ({
+  size: qr.size,
+  modules: Buffer.from(qr.modules, 'base64url'),
+});
+
+/**
+ * Records the page's camera streams (wrapping getUserMedia before the app's scripts run), so the
+ * test can see that closing the scanner released the camera.
+ */
+const RECORD_CAMERA = `(() => {
+  window.cameraStreams = [];
+  const md = navigator.mediaDevices;
+  if (!md || !md.getUserMedia) return;
+  const original = md.getUserMedia.bind(md);
+  md.getUserMedia = async (c) => {
+    const s = await original(c);
+    window.cameraStreams.push(s);
+    return s;
+  };
+})()`;
+
+/** readyState of every camera track the page opened ('ended' once released). */
+const cameraTracks = (page: Page): Promise<string[]> =>
+  page.evaluate(
+    'window.cameraStreams.flatMap((s) => s.getTracks().map((t) => t.readyState))',
+  ) as Promise<string[]>;
 
 async function person(name: string, existing?: ParleyApp): Promise<Person> {
   const app = existing ?? openApp(await tempProfileDir());
   const served = await serveApp(app, rendererDir);
   const { context, page } = await openPage(browser!);
+  await context.addInitScript(RECORD_CAMERA);
   page.setDefaultTimeout(STEP);
   // Removing a member asks for confirmation; the person says yes.
   page.on('dialog', (d) => void d.accept());
@@ -104,6 +175,121 @@ async function addContact(p: Person, code: string, name: string): Promise<void> 
   await p.page.getByRole('button', { name: 'Add contact' }).click();
   await p.page.getByRole('heading', { name, level: 1 }).waitFor();
   await p.page.getByRole('heading', { name: 'Safety number' }).waitFor();
+}
+
+async function openContact(page: Page, name: string): Promise<void> {
+  await nav(page, 'Contacts');
+  await page
+    .getByRole('main')
+    .getByRole('button', { name: new RegExp(`^${name}`) })
+    .click();
+  await page.getByRole('heading', { name, level: 1 }).waitFor();
+}
+
+/**
+ * Alice (admin) makes Bob an admin and turns on disappearing messages. What the screen shows must
+ * be what the app did: the new role and rules, or the refusal with its error code.
+ */
+async function changeRoleAndRules(alice: Person): Promise<void> {
+  const page = alice.page;
+  const groupId = (await alice.app.groups.list()).find((g) => g.name === 'Team')!.groupId;
+  await openChat(page, 'Team');
+  await openGroupScreen(page);
+  const bobRow = memberRow(page, 'Bob');
+  await bobRow.getByRole('button', { name: 'Make admin' }).click();
+  const promoted = bobRow.getByRole('button', { name: 'Make member' });
+  const roleRefused = page.getByRole('alert').filter({ hasText: 'Bob stays member.' });
+  await expect
+    .poll(async () => (await promoted.count()) + (await roleRefused.count()), { timeout: STEP })
+    .toBe(1);
+  const bob = (await alice.app.groups.members({ groupId })).find((m) => m.displayName === 'Bob');
+  if (bob?.role === 'admin') expect(await roleRefused.count()).toBe(0);
+  else expect(await roleRefused.textContent()).toMatch(/\((conflict|forbidden)\)/);
+
+  const rules = page.locator('form.policy');
+  await rules.getByLabel('Disappearing messages').selectOption({ label: 'after 1 day' });
+  await rules.getByRole('button', { name: 'Save the rules' }).click();
+  const saved = rules.getByRole('status').filter({ hasText: 'Saved' });
+  const refused = rules.getByRole('alert');
+  await expect
+    .poll(async () => (await saved.count()) + (await refused.count()), { timeout: STEP })
+    .toBe(1);
+  const policy = await alice.app.groups.policy({ groupId });
+  if (policy.disappearAfterMs === 86_400_000) expect(await saved.count()).toBe(1);
+  else expect(await refused.textContent()).toMatch(/\((conflict|forbidden)\)/);
+  await page.setViewportSize({ width: 1100, height: 1400 });
+  await shot(page, '12-group-rules');
+  await page.setViewportSize({ width: 1100, height: 800 });
+}
+
+/**
+ * Every main screen in the light and dark themes, in a large window and at 480×640: screenshots
+ * (light and large are the numbered ones above), and on each the checks of pageChecks.ts. Tab
+ * stops are walked once per screen (focus styles do not depend on the theme).
+ */
+async function screensEverywhere(alice: Person): Promise<void> {
+  const page = alice.page;
+  const screens: [string, () => Promise<void>][] = [
+    ['chat-list', () => nav(page, 'Chats').then(() => chatButton(page, 'Team').waitFor())],
+    // In a narrow window the chat list shows only on the Chats screen.
+    ['chat-view', () => nav(page, 'Chats').then(() => openChat(page, 'Team'))],
+    [
+      'group',
+      () =>
+        nav(page, 'Chats')
+          .then(() => openChat(page, 'Team'))
+          .then(() => openGroupScreen(page)),
+    ],
+    [
+      'contacts',
+      () =>
+        nav(page, 'Contacts').then(() =>
+          page.getByRole('heading', { name: 'Contacts', level: 1 }).waitFor(),
+        ),
+    ],
+    ['contact', () => openContact(page, 'Bob')],
+    ['devices', () => nav(page, 'Devices').then(() => page.getByText("Alice's laptop").waitFor())],
+    [
+      'network',
+      () =>
+        nav(page, 'Network').then(() =>
+          page.getByRole('heading', { name: 'Connected peers' }).waitFor(),
+        ),
+    ],
+  ];
+  const variants = [
+    { theme: 'light', width: 1100, height: 800, prefix: '' },
+    { theme: 'dark', width: 1100, height: 800, prefix: 'dark-' },
+    { theme: 'light', width: 480, height: 640, prefix: 'small-' },
+    { theme: 'dark', width: 480, height: 640, prefix: 'small-dark-' },
+  ] as const;
+  const problems: string[] = [];
+  for (const v of variants) {
+    await page.emulateMedia({ colorScheme: v.theme });
+    await page.setViewportSize({ width: v.width, height: v.height });
+    for (const [name, open] of screens) {
+      await open();
+      const where = `${v.theme} ${v.width}×${v.height} ${name}`;
+      if (v.prefix !== '') await shot(page, `${v.prefix}${name}`);
+      for (const c of await contrastProblems(page)) {
+        problems.push(
+          `${where}: contrast ${c.ratio} for "${c.text}" (${c.color} on ${c.background})`,
+        );
+      }
+      for (const o of await overflowProblems(page))
+        problems.push(`${where}: wider than the window, ${o}`);
+      if (v.prefix === '') {
+        const stops = await tabStops(page, 40);
+        if (stops.length < 3) problems.push(`${where}: only ${stops.length} Tab stops`);
+        for (const f of stops.filter((s) => s.outline === 'none')) {
+          problems.push(`${where}: no visible focus on ${f.label}`);
+        }
+      }
+    }
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.setViewportSize({ width: 1100, height: 800 });
+  expect(problems).toEqual([]);
 }
 
 function memberRow(page: Page, name: string): Locator {
@@ -186,7 +372,28 @@ describe('browser mode, three profiles on loopback', () => {
     // Electron shell hands the page as a `parley:deeplink` event), accepted on screen.
     await addContact(alice, codes.get('Bob')!, 'Bob');
     await shot(alice.page, '5-contact-screen');
-    await addContact(alice, codes.get('Carol')!, 'Carol');
+
+    // The scanner by keyboard: Enter opens it and the camera runs (a white picture, no code);
+    // Escape closes it, releases the camera and puts focus back on the button; the screen stays.
+    await nav(alice.page, 'Contacts');
+    await showNothingToCamera();
+    const scanButton = alice.page.getByRole('button', { name: 'Scan QR code' });
+    await scanButton.focus();
+    await alice.page.keyboard.press('Enter');
+    const scanner = alice.page.getByRole('group', { name: 'Scan their invite QR code' });
+    await scanner.getByText('Looking for a QR code').waitFor();
+    await shot(alice.page, '10-scanner');
+    await alice.page.keyboard.press('Escape');
+    await scanner.waitFor({ state: 'detached' });
+    expect(await cameraTracks(alice.page)).toEqual(['ended']);
+    expect(await alice.page.evaluate('document.activeElement.textContent')).toBe('Scan QR code');
+    await alice.page.getByRole('heading', { name: 'Contacts', level: 1 }).waitFor();
+
+    // Carol's invite QR in front of the camera: Alice adds her by scanning it.
+    await showToCamera(qrOfCode(codes.get('Carol')!));
+    await scanButton.click();
+    await alice.page.getByRole('heading', { name: 'Carol', level: 1 }).waitFor();
+    expect(await cameraTracks(alice.page)).toEqual(['ended', 'ended']);
     // Codes work once: Carol's screen now shows a fresh one, which she gives Bob.
     const spent = codes.get('Carol')!;
     const carolsCode = carol.page.locator('code.invite');
@@ -286,6 +493,27 @@ describe('browser mode, three profiles on loopback', () => {
     await nav(alice.page, 'Network');
     await alice.page.getByRole('heading', { name: 'Connected peers' }).waitFor();
     await shot(alice.page, '7-network');
+
+    // Safety numbers by QR: the code on Carol's screen is not Bob's (a mismatch, said loudly);
+    // the one on Bob's screen matches, and Bob is verified.
+    const aliceId = (await alice.app.identity.me()).userId;
+    await openContact(alice.page, 'Bob');
+    const scanSafety = alice.page.getByRole('button', { name: 'Scan their safety-number QR' });
+    await showToCamera(modulesOf((await carol.app.contacts.safetyNumber({ userId: aliceId })).qr));
+    await scanSafety.click();
+    await alice.page
+      .getByRole('alert')
+      .filter({ hasText: 'Mismatch: the key you hold for them is not the one they have.' })
+      .waitFor();
+    await showToCamera(modulesOf((await bob.app.contacts.safetyNumber({ userId: aliceId })).qr));
+    await scanSafety.click();
+    await alice.page.getByRole('status').filter({ hasText: 'The codes match' }).waitFor();
+    await shot(alice.page, '11-safety-number-scanned');
+    const bobsContact = (await alice.app.contacts.list()).find((c) => c.displayName === 'Bob');
+    expect(bobsContact?.verification).toBe('verified');
+
+    await changeRoleAndRules(alice);
+    await screensEverywhere(alice);
 
     for (const p of [alice, bob, carol]) expect(p.problems).toEqual([]);
   }, 120_000);

@@ -50,9 +50,28 @@ export async function removeDir(dir: string): Promise<void> {
   if (dir) await rm(dir, { recursive: true, force: true });
 }
 
-export function launchChromium(): Promise<Browser> {
+/** `extraArgs`: more command-line switches (the e2e suite's fake camera). */
+export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   requireChromium();
-  return chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [...FLAGS, ...extraArgs],
+    headless: true,
+  });
+}
+
+/**
+ * Chromium's fake camera (`--use-file-for-fake-video-capture`): every capture that starts plays
+ * the YUV4MPEG2 file at `file`, read when the capture starts, so a test writes the picture it
+ * wants the camera to see just before the page asks for the camera. Permission prompts are
+ * answered yes.
+ */
+export function fakeCameraArgs(file: string): string[] {
+  return [
+    '--use-fake-ui-for-media-stream',
+    '--use-fake-device-for-media-stream',
+    `--use-file-for-fake-video-capture=${file}`,
+  ];
 }
 
 export interface Served {
