@@ -14,6 +14,7 @@ import { EnvelopeKind, encodeEnvelope } from './envelope.js';
 import { DeliveryError } from './errors.js';
 import { membersAfter } from './forks.js';
 import type { OrderingRecord } from './orderingRecord.js';
+import { bytesEqual } from './orderingRecord.js';
 import { mlsEnvelope } from './outbox.js';
 
 export interface BranchEntry {
@@ -185,6 +186,9 @@ export class EpochProposals {
 
   add(epoch: bigint, envelope: Uint8Array): void {
     if (epoch !== this.epoch) this.reset(epoch);
+    // A proposal sent again (a leaver's self-remove each epoch, a copy from a sync) once only:
+    // republishing the branch sends each of these.
+    if (this.envelopes.some((e) => bytesEqual(e, envelope))) return;
     if (this.envelopes.length < PROPOSALS_KEPT) this.envelopes.push(envelope);
   }
 

@@ -407,7 +407,7 @@ export class GroupSession {
     entry.forkPoint = group.merge(pending, { keepPrevious: true });
     this.history.push(entry);
     this.newEpoch(entry, committer, updated);
-    if (removesUs) return this.removedFromGroup();
+    if (removesUs) return this.removedFromGroup(entry.epoch);
     this.replayBuffered();
     if (!this.stopped) this.own.next(this.current);
   }
@@ -433,7 +433,9 @@ export class GroupSession {
     }
   }
 
-  private removedFromGroup(): void {
+  /** A commit ending `lastEpoch` removed us. */
+  private removedFromGroup(lastEpoch: bigint): void {
+    this.outbox.republishEpoch(lastEpoch);
     this.events.emit('removed', { epoch: this.epoch });
     this.outbox.failHeld('removed');
     this.stop();

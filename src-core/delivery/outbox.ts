@@ -30,6 +30,8 @@ interface SentMessage {
   epoch: bigint;
   /** Send again once we reach this epoch (see markAtRisk). */
   resendAt?: bigint | undefined;
+  /** The envelope as last published (see republishEpoch). */
+  envelope?: Uint8Array | undefined;
 }
 
 type MlsKind = typeof Kind.commit | typeof Kind.proposal | typeof Kind.application;
@@ -147,6 +149,20 @@ export class Outbox {
     this.held = [];
   }
 
+  /**
+   * Publishes again, as they were, our messages sent in `epoch`: the epoch a commit removing us
+   * ended. Those who stay can still read that epoch (MLS keeps past epochs, and fork points), but
+   * a message we sent while cut off reached nobody, and once removed we neither hear that nor
+   * serve our log: this is its last chance (the same ciphertext; readers drop copies by id).
+   */
+  republishEpoch(epoch: bigint): void {
+    for (const m of this.sent) {
+      if (m.epoch === epoch && m.envelope !== undefined) {
+        this.publish(m.envelope, epoch, Kind.application, m.id);
+      }
+    }
+  }
+
   wipe(): void {
     for (const m of [...this.sent, ...this.held]) m.data.fill(0);
     this.sent = [];
@@ -180,6 +196,7 @@ export class Outbox {
     const plaintext = encodeApplicationFrame({ messageId: msg.messageId, data: msg.data });
     const envelope = mlsEnvelope(group, Kind.application, group.send(plaintext));
     plaintext.fill(0);
+    msg.envelope = envelope;
     this.sent.push(msg);
     this.publish(envelope, msg.epoch, Kind.application, msg.id);
   }

@@ -360,6 +360,7 @@ export class Member {
     session.on('leader', (e) =>
       guard('leader', () => this.observer.note(this, `leader: leaf ${e.leader}, term ${e.term}`)),
     );
+    if (process.env.SIM_TRACE === '1') this.traceDetail(session, guard);
     session.on('published', (e) =>
       guard('published', () => {
         if (e.kind === EnvelopeKind.orderingRecord) {
@@ -375,6 +376,29 @@ export class Member {
     session.start();
     this.persist(session);
     this.catchUp(inc);
+  }
+
+  /** More notes for a replay with SIM_TRACE=1: every merge, refusal and publication. */
+  private traceDetail(session: GroupSession, guard: (what: string, f: () => void) => void): void {
+    const note = (text: string): void => guard('trace', () => this.observer.note(this, text));
+    session.on('epoch', (e) =>
+      note(
+        `epoch ${e.epoch} by leaf ${e.committer} ${hex(e.commitHash).slice(0, 8)} term ${e.term} roster ${viewOf(session.group).roster.join(',')}`,
+      ),
+    );
+    session.on('rejected', (e) => note(`rejected at ${session.epoch}: ${e.error.message}`));
+    session.on('published', (e) => {
+      const env = peek(e.envelope);
+      const what =
+        env?.kind === EnvelopeKind.orderingRecord
+          ? ` record ${hex(env.record.commitHash).slice(0, 8)} term ${env.record.term}`
+          : env?.kind === EnvelopeKind.commit
+            ? ` commit ${hex(commitHash(this.suite, env.mlsMessage)).slice(0, 8)}`
+            : '';
+      if (e.kind !== EnvelopeKind.heartbeat)
+        note(`published kind ${e.kind} epoch ${e.epoch}${what}`);
+    });
+    session.on('notDelivered', (e) => note(`notDelivered ${e.id}: ${e.reason}`));
   }
 
   /** The planted fault: process and merge a commit on arrival, bypassing the sequencer. */
