@@ -59,16 +59,14 @@ export function bindOwnPeer(
   nowMs: number,
 ): void {
   s.contacts.bind(tx, userId, peerId, nowMs);
-  s.store
-    .namespace(OWN_DEVICE_PEERS_NS)
-    .put(
-      tx,
-      peerId,
-      encode(ownPeerCodec, {
-        version: OWN_PEER_VERSION,
-        deviceKey: deviceKey ?? new Uint8Array(0),
-      }),
-    );
+  s.store.namespace(OWN_DEVICE_PEERS_NS).put(
+    tx,
+    peerId,
+    encode(ownPeerCodec, {
+      version: OWN_PEER_VERSION,
+      deviceKey: deviceKey ?? new Uint8Array(0),
+    }),
+  );
 }
 
 /** Every peer bound to our own devices. */
@@ -97,7 +95,10 @@ export async function peersOfDevice(s: Session, deviceKey: Uint8Array): Promise<
 
 /**
  * Unbinds every peer of `deviceKey` (a revoked device): the contact book entry of our user is
- * rebuilt without them, in one batch; the node stops redialling them and hangs up.
+ * rebuilt without them, in one batch; the node stops redialling them. The connection is left to
+ * close by itself: the commits removing the device from its groups still travel over it, and
+ * what is served to bound peers only (Welcomes, KeyPackages, store-and-forward, mailboxes, the
+ * `contact` exchange) is refused to it from now on.
  */
 export async function unbindOwnDevice(s: Session, deviceKey: Uint8Array): Promise<string[]> {
   const all = await ownPeers(s);
@@ -115,7 +116,6 @@ export async function unbindOwnDevice(s: Session, deviceKey: Uint8Array): Promis
   });
   for (const peer of goneIds) {
     await s.node.removeContact(peer).catch(() => undefined);
-    await s.node.hangUp(peer).catch(() => undefined);
   }
   return [...goneIds];
 }

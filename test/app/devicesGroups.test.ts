@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { GroupHub } from '../../src-core/app/groups/groupHub.js';
 import type { ParleyApp } from '../../src-core/app/parleyApp.js';
-import { cleanup, newUser, waitFor } from './appFixture.js';
+import { encodeIdentityRecord, nextIdentityRecord } from '../../src-core/identity/index.js';
+import { PASS, cleanup, closeApp, newUser, openApp, waitFor } from './appFixture.js';
 
 afterEach(cleanup);
 
@@ -24,6 +26,23 @@ async function devicesOf(app: ParleyApp, groupId: string, userId: string): Promi
 
 async function stateOf(app: ParleyApp, groupId: string): Promise<string | undefined> {
   return (await app.groups.list()).find((g) => g.groupId === groupId)?.state;
+}
+
+/** Alice and Bob (contacts), a group of Alice's with Bob, and Alice's phone linked into it. */
+async function aliceWithPhone() {
+  const alice = await newUser('Alice');
+  const bob = await newUser('Bob');
+  await befriend(alice.app, bob.app);
+  const aId = (await alice.app.identity.me()).userId;
+  const bId = (await bob.app.identity.me()).userId;
+  const g1 = (await alice.app.groups.create({ name: 'Alice team', members: [bId] })).groupId;
+  await waitFor(async () => (await stateOf(bob.app, g1)) === 'active', 'bob in g1');
+  const offer = await alice.app.devices.offerLink();
+  const phone = await newUser('Alice (new phone)');
+  const linked = await phone.app.devices.acceptLink({ code: offer.code, deviceName: 'phone' });
+  await waitFor(async () => (await stateOf(phone.app, g1)) === 'active', 'phone in g1');
+  await waitFor(async () => (await devicesOf(bob.app, g1, aId)) === 2, 'bob sees 2 devices');
+  return { alice, bob, phone, aId, g1, phoneDeviceId: linked.deviceId };
 }
 
 describe('app: a user’s devices in the user’s groups', () => {
@@ -108,5 +127,48 @@ describe('app: a user’s devices in the user’s groups', () => {
     expect(await texts(phone.app, g2)).not.toContain('after the revocation');
     // The phone's history from before stays readable on it.
     expect(await texts(phone.app, g1)).toContain('hello both of you');
+  });
+
+  it('refuses a revoked device’s messages from the moment the record is known, before its removal', async () => {
+    const { alice, bob, phone, g1, phoneDeviceId } = await aliceWithPhone();
+    // Bob learns a revocation of the phone (as gossip would bring it) and, not being an admin
+    // of Alice's group, cannot remove it himself: the phone's leaf stays in his tree for now.
+    const a = alice.app.context.session();
+    const revocation = nextIdentityRecord(a.identity.userKey!, a.identity.record, {
+      revokeDevices: [new Uint8Array(Buffer.from(phoneDeviceId, 'hex'))],
+      issuedAt: alice.app.context.nowSeconds(),
+    });
+    expect(bob.app.context.session().records.add(encodeIdentityRecord(revocation)).kind).toBe(
+      'replaced',
+    );
+    const bobEntry = GroupHub.of(bob.app.context).get(g1);
+    const phoneLeaf = GroupHub.of(phone.app.context).get(g1).group!.ownLeaf;
+    let arrived = false;
+    const off = bobEntry.session!.on('message', (m) => {
+      if (m.sender.leafIndex === phoneLeaf) arrived = true;
+    });
+    await phone.app.messages.send({ groupId: g1, text: 'sent by a revoked device' });
+    await waitFor(async () => arrived, 'the message reaches bob’s group session');
+    off();
+    await bobEntry.chain;
+    expect(await texts(bob.app, g1)).not.toContain('sent by a revoked device');
+    // Alice has not revoked it yet: she reads it (the refusal is Bob's knowledge, not MLS's).
+    await waitFor(
+      async () => (await texts(alice.app, g1)).includes('sent by a revoked device'),
+      'alice reads',
+    );
+  });
+
+  it('a device offline when it is revoked learns it on its return and closes its groups', async () => {
+    const { alice, bob, phone, aId, g1, phoneDeviceId } = await aliceWithPhone();
+    await closeApp(phone.app);
+    await alice.app.devices.revoke({ deviceId: phoneDeviceId });
+    await waitFor(async () => (await devicesOf(bob.app, g1, aId)) === 1, 'bob: 1 device');
+    await waitFor(async () => (await devicesOf(alice.app, g1, aId)) === 1, 'alice: 1 device');
+    const back = openApp(phone.dir);
+    await back.profile.unlock({ passphrase: PASS });
+    await waitFor(async () => (await stateOf(back, g1)) === 'removed', 'the phone closes g1');
+    // It is no longer served as Alice's device.
+    expect((await alice.app.devices.list()).map((d) => d.deviceId)).not.toContain(phoneDeviceId);
   });
 });

@@ -25,7 +25,9 @@
  */
 import { decode, encode, opaque, refine, struct, uint16, vector } from '../../codec/index.js';
 import type { Codec } from '../../codec/index.js';
+import { DeliveryError } from '../../delivery/errors.js';
 import { checkKeyPackage } from '../../delivery/keyPackageDirectory.js';
+import { NetError } from '../../net/index.js';
 import {
   createCredentialValidator,
   decodeIdentityRecord,
@@ -142,7 +144,7 @@ export class DeviceFanout implements SessionParticipant {
     for (const off of this.#offs.splice(0)) off();
     if (s.recordSink !== undefined) s.recordSink = this.#sinkBefore;
     this.#sinkBefore = undefined;
-    await Promise.allSettled([...this.#running.values()]);
+    // Runs in flight stop at their next step (#live); a commit they wait for times out unheard.
     this.#running.clear();
     this.#owed.clear();
     this.#removing.clear();
@@ -192,7 +194,9 @@ export class DeviceFanout implements SessionParticipant {
     const run = previous
       .then(() => this.#meet(s, peerId))
       .catch((err: unknown) => {
-        if (this.#live(s)) {
+        // The device gone or refusing (restarting after the link, revoked) is expected: its
+        // next coming online runs this again. Anything else is worth a line.
+        if (this.#live(s) && !(err instanceof DeliveryError) && !(err instanceof NetError)) {
           console.error('app: own device fan-out', err instanceof Error ? err.name : err);
         }
       })
@@ -205,7 +209,15 @@ export class DeviceFanout implements SessionParticipant {
   async #meet(s: Session, peerId: string): Promise<void> {
     if (!this.#live(s)) return;
     const intro = makeIntroduction(s.identity.record, s.identity.deviceKey, s.node.peerId);
-    const answer = await s.ports.requests.request(peerId, CONTACT_PROTOCOL, intro);
+    let answer: Uint8Array;
+    try {
+      answer = await s.ports.requests.request(peerId, CONTACT_PROTOCOL, intro);
+    } catch (err) {
+      // Refused by a device of ours: it may have revoked us. Its record says so (identity pulls
+      // are answered to anyone); it arrives through the record sink like a pushed one.
+      if (this.#live(s)) await s.identityGossip.pullFrom(peerId).catch(() => undefined);
+      throw err;
+    }
     if (!this.#live(s)) return;
     const checked = checkIntroduction(answer, peerId, this.ctx.nowSeconds());
     if (!equal(checked.record.userKey, s.identity.record.userKey)) return;
