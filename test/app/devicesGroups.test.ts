@@ -168,6 +168,13 @@ describe('app: a user’s devices in the user’s groups', () => {
     const back = openApp(phone.dir);
     await back.profile.unlock({ passphrase: PASS });
     await waitFor(async () => (await stateOf(back, g1)) === 'removed', 'the phone closes g1');
+    // It holds the record that revoked it (refused by Alice's device, it pulled her record): the
+    // commit removing it may also reach it (gossip's recent-message cache), the record always does.
+    const own = back.context.session();
+    await waitFor(
+      async () => own.records.newestRecord(own.identity.record.userKey)?.revoked.length === 1,
+      'the phone holds its revocation',
+    );
     // It is no longer served as Alice's device.
     expect((await alice.app.devices.list()).map((d) => d.deviceId)).not.toContain(phoneDeviceId);
   });
