@@ -35,8 +35,11 @@ import {
   commitHash,
   orderingRecordTBSCodec,
 } from './orderingRecord.js';
+import type { BranchHistory } from './branchHistory.js';
 import type { Outbox } from './outbox.js';
+import type { OwnChanges } from './ownChanges.js';
 import type { Clock } from './ports.js';
+import type { SessionEmitter } from './sessionEvents.js';
 
 export interface ExternalRejoinOptions {
   /**
@@ -82,14 +85,23 @@ export function checkExternalCommit(
   }
 }
 
-/** What the rejoin needs of the session. */
+/** What the rejoin needs of the session: its parts, and the steps only the session can take. */
 export interface RejoinHost {
   readonly clock: Clock;
   readonly outbox: Outbox;
+  readonly own: OwnChanges;
+  readonly history: BranchHistory;
+  readonly events: SessionEmitter;
   group(): Group;
   stopped(): boolean;
-  /** Our rejoin was ordered: continue from `group` (the stuck state is the session's to drop). */
-  rejoined(group: Group, record: OrderingRecord): void;
+  /**
+   * Continue from `group` (our leaf may have moved) under the record's term: a new election, the
+   * per-epoch commit state cleared, nothing known before `group`'s epoch; the stuck state is
+   * destroyed. A member rejoining claims no term meanwhile (`active`).
+   */
+  replaceGroup(group: Group, record: OrderingRecord): void;
+  leaderChanged(): void;
+  replayBuffered(): void;
   /** An error of an attempt (a bad GroupInfo, a failed fetch), reported as `rejected`. */
   reject(e: unknown): void;
 }
@@ -105,6 +117,8 @@ interface Attempt {
 export class ExternalRejoin {
   /** Since when we know we cannot follow (undefined: we can). */
   private stuckSince: number | undefined;
+  /** The earliest epoch reported stuck: our messages from it on may have reached nobody. */
+  private stuckEpoch: bigint | undefined;
   private fetching = false;
   private lastFetch = Number.NEGATIVE_INFINITY;
   private attempt: Attempt | undefined;
@@ -127,19 +141,30 @@ export class ExternalRejoin {
 
   /** The rule every member applies to external commits. */
   check(current: Group, pending: PendingCommit): void {
-    checkExternalCommit(current, pending, this.options?.sameMember);
+    try {
+      checkExternalCommit(current, pending, this.options?.sameMember);
+    } catch (e) {
+      current.discard(pending);
+      throw e;
+    }
   }
 
-  /** We cannot follow the group from our state: start (or keep) rejoining. */
-  stuck(): void {
+  /**
+   * A `rejoinNeeded` report at `epoch`: we cannot follow the group from our state. The rejoin
+   * starts an election timeout later unless the session moves on meanwhile (`cancel`): a report
+   * from evidence older than our window cannot be verified, and a member merely behind catches up
+   * by sync well within that time.
+   */
+  stuck(epoch: bigint): void {
     if (this.options === undefined) return;
     this.stuckSince ??= this.host.clock.now();
-    this.tick(this.host.clock.now());
+    if (this.stuckEpoch === undefined || epoch < this.stuckEpoch) this.stuckEpoch = epoch;
   }
 
   /** The session moved on by itself (merged a commit, switched branch): nothing to rejoin. */
   cancel(): void {
     this.stuckSince = undefined;
+    this.stuckEpoch = undefined;
     this.drop();
   }
 
@@ -155,6 +180,7 @@ export class ExternalRejoin {
       }
       return;
     }
+    if (now - this.stuckSince < this.timing.electionTimeoutMs) return;
     if (this.fetching || now - this.lastFetch < this.timing.retryMs) return;
     this.fetching = true;
     this.lastFetch = now;
@@ -195,9 +221,37 @@ export class ExternalRejoin {
       return false;
     }
     this.attempt = undefined;
-    this.stuckSince = undefined;
-    this.host.rejoined(a.pending.merge(), record);
+    this.finish(a.pending.merge(), record);
     return true;
+  }
+
+  /**
+   * Our commit was ordered: the session continues from the new state. Our messages since we got
+   * stuck are encrypted again there (they may have reached nobody; readers drop copies by their
+   * id, and one who joined since never gets them: `notDelivered`), after our own removals are
+   * made again if any are outstanding (the outbox's quarantine, as after a lost fork).
+   */
+  private finish(group: Group, record: OrderingRecord): void {
+    const { host } = this;
+    const since = this.stuckEpoch ?? host.group().epoch;
+    this.stuckSince = undefined;
+    this.stuckEpoch = undefined;
+    // The window's fork points belong to the branch we left.
+    for (const e of host.history.cut(0n)) e.forkPoint?.destroy();
+    host.replaceGroup(group, record);
+    const quarantine = host.own.removalsOutstanding(group);
+    host.outbox.rollBack(since - 1n, quarantine);
+    const { epoch } = group;
+    host.events.emit('epoch', {
+      epoch,
+      committer: undefined,
+      commitHash: record.commitHash,
+      term: record.term,
+    });
+    host.leaderChanged();
+    host.outbox.release(group, quarantine);
+    host.replayBuffered();
+    if (!host.stopped()) host.own.next(group);
   }
 
   /** The record is signed by the leaf it names, in the tree of the epoch our commit was made in. */

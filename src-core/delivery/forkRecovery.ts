@@ -28,8 +28,8 @@ export interface ForkHost {
   readonly events: SessionEmitter;
   readonly sequencer: CommitSequencer;
   readonly own: OwnChanges;
-  /** The epoch this session started at (joined or restarted): nothing is known before it. */
-  readonly startEpoch: bigint;
+  /** The epoch this session started at (joined, restarted, rejoined): nothing is known before. */
+  startEpoch(): bigint;
   readonly freshKeyPackage: ((member: GroupMember) => KeyPackageInput | undefined) | undefined;
   group(): Group;
   stopped(): boolean;
@@ -88,7 +88,7 @@ export class ForkRecovery {
       // Unverifiable (no state of that epoch is left): a report for the rejoin flow to confirm,
       // not a reason to stop; none before the epoch this session started at (we know nothing).
       const oldest = history.all()[0]?.epoch;
-      if (oldest !== undefined && epoch < oldest && epoch >= this.host.startEpoch) {
+      if (oldest !== undefined && epoch < oldest && epoch >= this.host.startEpoch()) {
         reports.rejoin(epoch, 'a fork before the window', outbox.unsettled());
       }
       return;

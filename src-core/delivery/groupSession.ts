@@ -31,6 +31,8 @@ import type { OrderingRecord } from './orderingRecord.js';
 import { bytesEqual, commitHash, hashKey, verifyOrderingRecord } from './orderingRecord.js';
 import { Outbox } from './outbox.js';
 import { Rejoins } from './rejoin.js';
+import { ExternalRejoin } from './externalRejoin.js';
+import type { RejoinHost } from './externalRejoin.js';
 import { OwnChanges } from './ownChanges.js';
 import type { Candidate } from './ownChanges.js';
 import type { Clock, TimerHandle } from './ports.js';
@@ -50,12 +52,12 @@ export { DEFAULT_SESSION_TIMING } from './sessionOptions.js';
 export class GroupSession {
   readonly channel: string;
   private current: Group;
-  private readonly startEpoch: bigint; // joined or restarted here: nothing known before
+  private startEpoch: bigint; // joined, restarted or rejoined here: nothing known before
   private readonly clock: Clock;
   private readonly timing: GroupSessionTiming;
   private readonly events = new SessionEmitter();
   private readonly outbox: Outbox;
-  private readonly election: LeaderElection;
+  private election: LeaderElection;
   private readonly sequencer: CommitSequencer;
   private readonly history: BranchHistory;
   private readonly forks: ForkRecovery;
@@ -71,6 +73,7 @@ export class GroupSession {
   private readonly reports: SessionReports;
   private readonly proposals = new EpochProposals();
   private readonly rejoins: Rejoins;
+  private readonly external: ExternalRejoin;
   private unsubscribe: (() => void) | undefined;
   private timer: TimerHandle | undefined;
   private stopped = false;
@@ -112,6 +115,8 @@ export class GroupSession {
       this.sequencer.step(false);
     });
     this.forks = new ForkRecovery(this.forkHost(), limit);
+    this.external = new ExternalRejoin(this.rejoinHost(), options.rejoin, this.timing);
+    this.events.on('rejoinNeeded', (e) => this.external.stuck(e.forkEpoch));
   }
 
   // ---- Public API ---------------------------------------------------------------------------
@@ -246,6 +251,7 @@ export class GroupSession {
 
   private dispatch(env: GroupEnvelope, bytes: Uint8Array): void {
     if (env.kind === EnvelopeKind.heartbeat) return this.onHeartbeat(env.heartbeat);
+    if (this.external.intercept(env)) return;
     if (env.epoch > this.epoch) {
       this.buffer.future(env.epoch, bytes);
       return this.reports.behind(this.epoch, env.epoch, this.clock.now());
@@ -281,6 +287,7 @@ export class GroupSession {
       throw e;
     }
     if (event.kind !== 'commit') throw new DeliveryError('wrong_kind', 'not a commit');
+    this.external.check(this.current, event.commit); // an external commit only as a resync
     this.candidates.set(key, { pending: event.commit, hash, mls });
     this.sequencer.candidate(key);
     this.sequencer.step(false);
@@ -307,8 +314,9 @@ export class GroupSession {
     if (record === undefined || !this.unfollowable.has(key)) return;
     const why = 'its ordered commit was staged before (ours, or a restart)';
     this.reports.rejoin(this.epoch, why, this.outbox.unsettled());
-    // Our heartbeat at this epoch tells the leader to re-add us (rejoin.ts).
-    if (this.rejoins.beatDue(this.clock.now())) this.sequencer.heartbeat();
+    // We rejoin by external commit (on the report), or our heartbeat here asks for a re-add.
+    if (this.external.enabled || !this.rejoins.beatDue(this.clock.now())) return;
+    this.sequencer.heartbeat();
   }
 
   private onMessage(mls: Uint8Array, epoch: bigint, bytes: Uint8Array): void {
@@ -417,6 +425,7 @@ export class GroupSession {
     const added = entry.added.map((a) => a.member);
     this.own.epochMoved(hashKey(entry.commitHash), entry.epoch, added);
     this.clearEpochState();
+    this.external.cancel();
     this.sequencer.newEpoch(this.epoch);
     const active = this.current.isActive;
     if (active && this.election.membersChanged(this.memberLeaves(), this.clock.now())) {
@@ -472,7 +481,8 @@ export class GroupSession {
     const now = this.clock.now();
     this.sequencer.tick(now);
     const deadline = this.election.claimDeadline(this.memberLeaves());
-    if (deadline !== undefined && now >= deadline && !this.own.isLeaving) {
+    const claims = !this.own.isLeaving && !this.external.active;
+    if (deadline !== undefined && now >= deadline && claims) {
       this.election.claim(now);
       this.leaderChanged();
     }
@@ -480,6 +490,7 @@ export class GroupSession {
     if (adds.length > 0) this.own.want(adds, true);
     this.own.tick(this.current, now);
     if (adds.length > 0) this.own.next(this.current);
+    this.external.tick(now);
   }
 
   private sequencerHost(): SequencerHost {
@@ -511,7 +522,7 @@ export class GroupSession {
       events: this.events,
       sequencer: this.sequencer,
       own: this.own,
-      startEpoch: this.startEpoch,
+      startEpoch: () => this.startEpoch,
       freshKeyPackage: this.rejoins.freshKeyPackage,
       group: () => this.current,
       stopped: () => this.stopped,
@@ -519,7 +530,14 @@ export class GroupSession {
         const losing = this.current;
         this.current = forkPoint;
         losing.destroy();
-        this.election.reset(record.term, record.leaderLeaf, this.clock.now());
+        const now = this.clock.now(); // our leaf may differ (a rejoin)
+        this.election = new LeaderElection(
+          this.timing,
+          forkPoint.ownLeaf,
+          this.memberLeaves(),
+          now,
+        );
+        this.election.reset(record.term, record.leaderLeaf, now);
         this.clearEpochState();
         this.own.dropInFlight();
         this.sequencer.newEpoch(this.epoch);
@@ -534,6 +552,15 @@ export class GroupSession {
       receive: (bytes) => this.receive(bytes),
       replayBuffered: () => this.replayBuffered(),
     };
+  }
+
+  private rejoinHost(): RejoinHost {
+    const host = this.forkHost();
+    const replaceGroup = (group: Group, record: OrderingRecord): void => {
+      this.startEpoch = group.epoch;
+      host.rollBackTo(group, record);
+    };
+    return { ...host, clock: this.clock, replaceGroup, reject: (e) => this.reject(e) };
   }
 
   /** Forgets the commits, records and unfollowable commits seen at the epoch we leave. */

@@ -1,5 +1,6 @@
 /** How a group session is configured: its timers, its fork window, its buffers. */
 import type { Group, GroupMember, KeyPackageInput } from '../mls/client/index.js';
+import type { ExternalRejoinOptions } from './externalRejoin.js';
 import type { ElectionTiming } from './leaderElection.js';
 import { DEFAULT_ELECTION_TIMING } from './leaderElection.js';
 import type { ChannelPort, Clock } from './ports.js';
@@ -37,6 +38,11 @@ export interface GroupSessionOptions {
    * the losing branch). Wire it to the key-package directory; without it the old one is reused.
    */
   readonly freshKeyPackage?: (member: GroupMember) => KeyPackageInput | undefined;
+  /**
+   * Rejoining by external commit when we cannot follow the group (externalRejoin.ts): where to
+   * fetch a GroupInfo, and who may take whose leaf. Without it, a leader's re-add is the fallback.
+   */
+  readonly rejoin?: ExternalRejoinOptions;
   /** Election state to resume from (a restart); default: term 0, the lowest leaf. */
   readonly election?: { readonly term: bigint; readonly leader: number };
 }
