@@ -3,9 +3,9 @@
  * a delivery GroupSession, its rules (roles, policy) in a GroupContext extension that every
  * member enforces, its state stored with the messages each epoch carries.
  *
- * Role and policy changes after creation need a GroupContextExtensions commit, which the delivery
- * layer's session does not make yet: `setRole` and `setPolicy` answer `conflict` when they would
- * change something (and return the current value when they would not).
+ * Role and policy changes are GroupContextExtensions commits (groups/rulesChange.ts): only admins
+ * may make them, which every member enforces (groupRules.ts `parleyProposalPolicy`); the last
+ * admin cannot step down (`conflict`).
  */
 import { randomBytes } from 'node:crypto';
 import { groupEpochCode } from '../identity/index.js';
@@ -16,6 +16,8 @@ import { mapped } from './errorMapping.js';
 import { AppError } from './errors.js';
 import { GroupHub } from './groups/groupHub.js';
 import { roleOf, userIdOfCredential } from './groups/groupRules.js';
+import { changeRules } from './groups/rulesChange.js';
+import { checkPolicy, policyEdit, roleEdit, samePolicy } from './groups/rulesEdit.js';
 import { waitFor } from './groups/joinFlow.js';
 import type { GroupsService } from './services.js';
 
@@ -157,14 +159,30 @@ export function createGroupsService(ctx: AppContext, deps: GroupsServiceDeps = {
 
     setRole: (p) =>
       mapped('groups.setRole', async () => {
-        const e = hub.get(p.groupId);
+        const e = hub.active(p.groupId);
+        const rules = hub.rules(e);
+        if (rules === undefined) throw new AppError('internal', 'the group carries no rules');
         const member = hub.views.members(e).find((m) => m.userId === p.userId);
         if (member === undefined) throw new AppError('not_found', 'not a member');
         if (member.role === p.role) return member;
-        throw new AppError(
-          'conflict',
-          'changing roles needs a GroupContextExtensions commit (not yet)',
+        if (roleOf(rules, hub.myUserId) !== 'admin') {
+          throw new AppError('forbidden', 'only admins change roles');
+        }
+        if (p.role === 'member' && rules.admins.every((a) => a === p.userId)) {
+          throw new AppError(
+            'conflict',
+            'the last admin cannot step down; make another admin first',
+          );
+        }
+        await changeRules(
+          hub,
+          e.hex,
+          roleEdit(p.userId, p.role),
+          (r) => roleOf(r, p.userId) === p.role,
         );
+        const now = hub.views.members(e).find((m) => m.userId === p.userId);
+        if (now === undefined) throw new AppError('conflict', 'no longer a member');
+        return now;
       }),
 
     updateKeys: (p) =>
@@ -211,16 +229,16 @@ export function createGroupsService(ctx: AppContext, deps: GroupsServiceDeps = {
 
     setPolicy: (p) =>
       mapped('groups.setPolicy', async () => {
-        const e = hub.get(p.groupId);
+        const e = hub.active(p.groupId);
+        const policy = checkPolicy(p.policy);
         const rules = hub.rules(e);
+        if (rules === undefined) throw new AppError('internal', 'the group carries no rules');
         if (roleOf(rules, hub.myUserId) !== 'admin') {
           throw new AppError('forbidden', 'only admins change the policy');
         }
-        if (JSON.stringify(rules?.policy) === JSON.stringify(p.policy)) return p.policy;
-        throw new AppError(
-          'conflict',
-          'changing the policy needs a GroupContextExtensions commit (not yet)',
-        );
+        if (samePolicy(rules.policy, policy)) return rules.policy;
+        await changeRules(hub, e.hex, policyEdit(policy), (r) => samePolicy(r.policy, policy));
+        return policy;
       }),
   };
 }

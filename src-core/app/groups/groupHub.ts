@@ -86,7 +86,8 @@ export class GroupHub implements SessionParticipant {
   readonly offline: OfflineJoin;
   #session: Session | undefined;
   #config: GroupConfig | undefined;
-  #policy: KeyPolicy | undefined;
+  /** Key updates, disappearing messages, idle members, rule changes (keyPolicy.ts). */
+  readonly policy: KeyPolicy;
   #unserve: (() => void)[] = [];
   /** `<group hex>:<leaf>` of members whose self-removal we saw proposed. */
   readonly #leavers = new Set<string>();
@@ -100,6 +101,7 @@ export class GroupHub implements SessionParticipant {
     this.chunks = new ChunkTransfers(this);
     this.sync = new GroupSync(this, ctx.options.storeAndForward);
     this.offline = new OfflineJoin(this);
+    this.policy = new KeyPolicy(this);
   }
 
   /** The one hub of a context (the three services share it); it joins the session once. */
@@ -171,11 +173,11 @@ export class GroupHub implements SessionParticipant {
       this.offline.open(session),
       session.node.events.on('peer:online', ({ peerId }) => this.joins.retryWelcomes(peerId)),
     ];
-    this.#policy = new KeyPolicy(this, this.options.policyTickMs ?? 30_000);
+    this.policy.start(this.options.policyTickMs ?? 30_000);
   }
 
   async close(): Promise<void> {
-    this.#policy?.stop();
+    this.policy.stop();
     for (const off of this.#unserve.splice(0)) off();
     await this.sync.close();
     for (const e of this.groups.values()) {
@@ -289,6 +291,7 @@ export class GroupHub implements SessionParticipant {
       session.on('sendFailed', (n) => {
         if (n.id !== undefined) this.#markSend(e, n.id, 'failed');
       }),
+      this.policy.attach(e, session),
     );
     session.start();
     e.off.push(this.sync.attach(e, session));
@@ -361,7 +364,7 @@ export class GroupHub implements SessionParticipant {
       if (content.body.type === ContentType.rename) e.meta.name = content.body.name;
       return c;
     });
-    this.#policy?.afterSend(e);
+    this.policy.afterSend(e);
     return change;
   }
 
