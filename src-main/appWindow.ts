@@ -1,8 +1,8 @@
 /**
  * The app window and its session's security: the app:// protocol serving the built renderer
- * with a strict CSP, permissions (notifications only), no navigation, no new windows, no
- * webviews; the window's size and position remembered; and the one IPC message a preload may
- * send (asking for its port to the core).
+ * with a strict CSP, permissions (notifications, and the camera for QR scanning), no
+ * navigation, no new windows, no webviews; the window's size and position remembered; and the
+ * one IPC message a preload may send (asking for its port to the core).
  */
 import { readFile } from 'node:fs/promises';
 import type { IpcMainEvent, MessagePortMain, Session, WebContents } from 'electron';
@@ -57,10 +57,20 @@ export function serveRenderer(session: Session, rendererRoot: string): void {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) headers[name] = [value];
     callback({ responseHeaders: headers });
   });
-  session.setPermissionRequestHandler((_wc, permission, callback) =>
-    callback(permissionAllowed(permission)),
+  session.setPermissionRequestHandler((_wc, permission, callback, details) =>
+    callback(
+      permissionAllowed(permission, {
+        origin: details.requestingUrl,
+        mediaTypes: 'mediaTypes' in details ? (details.mediaTypes ?? []) : [],
+      }),
+    ),
   );
-  session.setPermissionCheckHandler((_wc, permission) => permissionAllowed(permission));
+  session.setPermissionCheckHandler((_wc, permission, requestingOrigin, details) =>
+    permissionAllowed(permission, {
+      origin: requestingOrigin,
+      mediaTypes: details.mediaType === undefined ? [] : [details.mediaType],
+    }),
+  );
 }
 
 const lowerSecurityHeaders: Readonly<Record<string, true>> = Object.fromEntries(

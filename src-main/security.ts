@@ -41,9 +41,24 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
 
-/** The only permission a page may get: notifications (everything else: camera, geolocation, ...). */
-export function permissionAllowed(permission: string): boolean {
-  return permission === 'notifications';
+/** What Electron's permission handlers say besides the permission's name. */
+export interface PermissionContext {
+  /** The page asking: the request handler's `requestingUrl`, the check handler's origin. */
+  origin: string;
+  /** For `media`: what is asked for (the request's `mediaTypes`, the check's `[mediaType]`). */
+  mediaTypes?: readonly string[];
+}
+
+/**
+ * What a page may get: notifications, and the camera alone (video `media`, to scan QR codes)
+ * for the app's own page. Everything else is refused: the microphone, geolocation, the
+ * clipboard, ...
+ */
+export function permissionAllowed(permission: string, context?: PermissionContext): boolean {
+  if (permission === 'notifications') return true;
+  if (permission !== 'media' || context === undefined) return false;
+  const types = context.mediaTypes ?? [];
+  return isAppUrl(context.origin) && types.length > 0 && types.every((t) => t === 'video');
 }
 
 /** Whether a navigation target is the app's own entry page (anything else is refused). */

@@ -277,7 +277,7 @@ async function screensEverywhere(alice: Person): Promise<void> {
         );
       }
       for (const o of await overflowProblems(page))
-        problems.push(`${where}: wider than the window, ${o}`);
+        problems.push(`${where}: does not fit the window, ${o}`);
       if (v.prefix === '') {
         const stops = await tabStops(page, 40);
         if (stops.length < 3) problems.push(`${where}: only ${stops.length} Tab stops`);

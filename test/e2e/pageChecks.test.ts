@@ -33,6 +33,7 @@ const page = (bad: boolean): string => `<!doctype html>
   <p class="faint">faint text</p>
   <p class="dark">dark theme text</p>
   <div class="wide">wide</div>
+  <div style="height: ${bad ? '700px' : '10px'}"></div>
   <button>first</button>
   <button id="plain">plain</button>
   <button disabled style="color: #eeeeee">disabled, exempt</button>
@@ -45,7 +46,7 @@ describe('page checks', () => {
     const contrast = await contrastProblems(p);
     expect(contrast.map((c) => c.text).sort()).toEqual(['dark theme text', 'faint text']);
     expect(contrast.find((c) => c.text === 'faint text')!.ratio).toBeCloseTo(1.92, 1);
-    expect(await overflowProblems(p)).toEqual(['main: 500 > 300']);
+    expect(await overflowProblems(p)).toEqual(['page height: 823 > 600', 'main: 500 > 300']);
     const stops = await tabStops(p, 10);
     expect(stops.map((s) => [s.label, s.outline])).toEqual([
       ['button first', 'solid 3px'],

@@ -87,13 +87,18 @@ export function contrastProblems(page: Page): Promise<ContrastProblem[]> {
 }
 
 /**
- * What is wider than the window: the page itself, or one of the scrolling panes (a pane that
- * scrolls sideways hides part of a screen).
+ * What does not fit the window: the page itself (wider or taller: the app scrolls inside its
+ * panes), or one of the scrolling panes that is wider than itself (a pane that scrolls sideways
+ * hides part of a screen).
  */
 const OVERFLOW_SCRIPT = `(() => {
   const out = [];
   const root = document.documentElement;
   if (root.scrollWidth > root.clientWidth) out.push('page: ' + root.scrollWidth + ' > ' + root.clientWidth);
+  // The panes scroll, the page does not: a page taller than the window scrolls the top bar away.
+  if (root.scrollHeight > root.clientHeight) {
+    out.push('page height: ' + root.scrollHeight + ' > ' + root.clientHeight);
+  }
   for (const el of document.querySelectorAll('.main, .side, .panel')) {
     if (el.getBoundingClientRect().width === 0) continue;
     if (el.scrollWidth > el.clientWidth + 1) {

@@ -64,11 +64,22 @@ describe('app protocol and security policy', () => {
     expect(CONTENT_SECURITY_POLICY).not.toMatch(/unsafe-(inline|eval)|\*/);
   });
 
-  it('allows notifications and nothing else; navigation only within the app', () => {
+  it('allows notifications and the camera for the app page only; navigation only within the app', () => {
     expect(permissionAllowed('notifications')).toBe(true);
     for (const p of ['media', 'geolocation', 'clipboard-read', 'openExternal', 'fullscreen']) {
       expect(permissionAllowed(p)).toBe(false);
     }
+    // The camera, video only, for the app's own page: QR scanning.
+    const app = { origin: 'app://parley' };
+    expect(permissionAllowed('media', { ...app, mediaTypes: ['video'] })).toBe(true);
+    expect(permissionAllowed('media', { origin: APP_ENTRY, mediaTypes: ['video'] })).toBe(true);
+    expect(permissionAllowed('media', { ...app, mediaTypes: ['video', 'audio'] })).toBe(false);
+    expect(permissionAllowed('media', { ...app, mediaTypes: ['audio'] })).toBe(false);
+    expect(permissionAllowed('media', { ...app, mediaTypes: [] })).toBe(false);
+    expect(
+      permissionAllowed('media', { origin: 'https://example.org', mediaTypes: ['video'] }),
+    ).toBe(false);
+    expect(permissionAllowed('geolocation', app)).toBe(false);
     expect(isAppUrl('app://parley/index.html')).toBe(true);
     expect(isAppUrl('https://example.org/')).toBe(false);
     expect(isAppUrl('file:///work/main/dist/renderer/index.html')).toBe(false);
