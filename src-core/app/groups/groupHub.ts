@@ -44,6 +44,7 @@ import { KeyPolicy } from './keyPolicy.js';
 import { ChunkTransfers } from './chunkTransfers.js';
 import { GroupSync } from './groupSync.js';
 import { OfflineJoin } from './offlineJoin.js';
+import { UnsentEnvelopes, isApplicationEnvelope } from './unsentEnvelopes.js';
 import type { AttachmentManifest } from '../content/index.js';
 
 export interface GroupEntry {
@@ -63,7 +64,16 @@ export interface GroupEntry {
   /** The committer's leaf of the latest merged commit (from the session's `epoch` event). */
   committer: number | undefined;
   chain: Promise<void>;
+  /** Writes waiting for the group's next batch (`persist`). */
+  readonly writes: QueuedWrite[];
   readonly off: (() => void)[];
+}
+
+/** A write queued for a group's next batch. */
+interface QueuedWrite {
+  readonly fill: (tx: Transaction) => unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (reason: unknown) => void;
 }
 
 export interface HubOptions {
@@ -84,6 +94,8 @@ export class GroupHub implements SessionParticipant {
   readonly sync: GroupSync;
   /** KeyPackages from the directory and Welcomes by mailbox (contacts offline). */
   readonly offline: OfflineJoin;
+  /** Our application messages stored with their batch until our ciphertext log holds them. */
+  readonly unsent = new UnsentEnvelopes(this);
   #session: Session | undefined;
   #config: GroupConfig | undefined;
   /** Key updates, disappearing messages, idle members, rule changes (keyPolicy.ts). */
@@ -212,6 +224,7 @@ export class GroupHub implements SessionParticipant {
       leaving: false,
       committer: undefined,
       chain: Promise.resolve(),
+      writes: [],
       off: [],
     };
     this.groups.set(hex, entry);
@@ -265,9 +278,13 @@ export class GroupHub implements SessionParticipant {
     // Nothing leaves before the state that made it is on disk: a publish waits for the group's
     // pending transactions (a send stores its ratchet step in the one it runs in). Otherwise a
     // crash between the two would restore an older sender ratchet and encrypt again under a key
-    // and nonce already used.
+    // and nonce already used. An application message is also written itself in that batch, and
+    // published again at unlock if a crash kept it from our log (unsentEnvelopes.ts).
     const channels: ChannelPort = {
-      publish: (channel, data) => e.chain.then(() => inner.publish(channel, data)),
+      publish: (channel, data) =>
+        isApplicationEnvelope(data)
+          ? this.unsent.publish(e, s.ports.channels, channel, data)
+          : e.chain.then(() => inner.publish(channel, data)),
       subscribe: (channel, onMessage) => inner.subscribe(channel, onMessage),
       subscribers: (channel) => inner.subscribers(channel),
     };
@@ -295,6 +312,9 @@ export class GroupHub implements SessionParticipant {
     );
     session.start();
     e.off.push(this.sync.attach(e, session));
+    void this.unsent.resend(e, s.ports.channels, groupChannel(e.id)).catch((err: unknown) => {
+      console.error('app: unsent messages', err instanceof Error ? err.name : err);
+    });
   }
 
   /** Peers that are in the group's channel now (members' devices online). */
@@ -307,37 +327,71 @@ export class GroupHub implements SessionParticipant {
   /**
    * Runs `fill` and saves the group's current state in one transaction, after the group's earlier
    * transactions. Resolves with `fill`'s result once committed.
+   *
+   * Writes queued while an earlier batch is on its way go together into the next one. That keeps
+   * the stored state in step with the stored messages: a session event (a message decrypted, a
+   * commit merged) changes the state in memory and queues its write at once, so the state saved
+   * at the end of a batch holds the ratchet steps of the writes in it and before it, and no
+   * other. Saving it with only the first of several would store a state whose keys for the others
+   * are spent, and a crash before their batch would lose those messages for good (the others'
+   * copies no longer decrypt). Each write fills a transaction of its own, absorbed into the
+   * batch: one that throws is dropped alone.
    */
   persist<T>(e: GroupEntry, fill: (tx: Transaction) => Promise<T> | T): Promise<T> {
-    const run = e.chain.then(async () => {
-      const s = this.session;
-      const tx = s.store.transaction();
-      try {
-        const out = await fill(tx);
-        if (e.session?.isRunning === true) e.group = e.session.group;
-        if (e.stored !== undefined && e.group !== undefined) {
-          e.stored.save(tx, e.group.state);
-          e.meta.epoch = Number(e.group.epoch);
-        }
-        s.store.namespace(GROUP_META_NS).put(tx, e.hex, encodeGroupMeta(e.meta));
-        await tx.commit();
-        return out;
-      } catch (err) {
-        if (tx.isOpen) tx.abort();
-        throw err;
-      }
+    const done = new Promise<T>((resolve, reject) => {
+      e.writes.push({ fill, resolve: resolve as (value: unknown) => void, reject });
     });
-    e.chain = run.then(
-      () => undefined,
-      async (err: unknown) => {
-        console.error('app: a group write failed', err instanceof Error ? err.name : err);
-        // The stored handle is stale after a failed batch: load it again from disk.
-        if (e.stored !== undefined) {
-          e.stored = await this.session.store.groups.load(e.id, { config: this.config });
+    e.chain = e.chain.then(() => this.#flush(e));
+    return done;
+  }
+
+  /** One batch: every queued write, then the state they leave, then the meta; never throws. */
+  async #flush(e: GroupEntry): Promise<void> {
+    if (e.writes.length === 0) return;
+    let s: Session;
+    try {
+      s = this.session;
+    } catch (err) {
+      for (const w of e.writes.splice(0)) w.reject(err);
+      return;
+    }
+    const tx = s.store.transaction();
+    const batch: { write: QueuedWrite; out: unknown }[] = [];
+    try {
+      while (e.writes.length > 0) {
+        const write = e.writes.shift()!;
+        const piece = s.store.transaction();
+        try {
+          const out = await write.fill(piece);
+          tx.absorb(piece);
+          batch.push({ write, out });
+        } catch (err) {
+          if (piece.isOpen) piece.abort();
+          write.reject(err);
         }
-      },
-    );
-    return run;
+      }
+      if (e.session?.isRunning === true) e.group = e.session.group;
+      if (e.stored !== undefined && e.group !== undefined) {
+        e.stored.save(tx, e.group.state);
+        e.meta.epoch = Number(e.group.epoch);
+      }
+      s.store.namespace(GROUP_META_NS).put(tx, e.hex, encodeGroupMeta(e.meta));
+      await tx.commit();
+    } catch (err) {
+      if (tx.isOpen) tx.abort();
+      for (const b of batch) b.write.reject(err);
+      console.error('app: a group write failed', err instanceof Error ? err.name : err);
+      // The stored handle is stale after a failed batch: load it again from disk.
+      if (e.stored !== undefined) {
+        try {
+          e.stored = await s.store.groups.load(e.id, { config: this.config });
+        } catch (loadErr) {
+          console.error('app: a group state did not load again', loadErr instanceof Error ? loadErr.name : loadErr);
+        }
+      }
+      return;
+    }
+    for (const b of batch) b.write.resolve(b.out);
   }
 
   // ---- Sending ---------------------------------------------------------------------------------
