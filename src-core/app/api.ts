@@ -79,6 +79,7 @@ export interface Device {
   name: string;
   current: boolean;
   linkedAt: Millis;
+  /** Now for this device and for our devices connected now; null otherwise (no history kept). */
   lastSeenAt: Millis | null;
 }
 
@@ -171,6 +172,7 @@ export interface Member {
   role: Role;
   verification: Verification;
   isMe: boolean;
+  /** The user's devices in the group: each is a separate MLS member, shown as one person. */
   devices: number;
   online: boolean;
 }
@@ -364,9 +366,19 @@ export interface ParleyCalls {
     list(): Promise<Device[]>;
     /** On a device already linked: a short-lived code for the new one. */
     offerLink(): Promise<LinkOffer>;
-    /** On the new device (its own fresh profile): join the user that made the offer. */
+    /**
+     * On the new device (its own fresh profile): join the user that made the offer. The user's
+     * groups follow as Welcomes (the device that made the offer adds this one to each, now or when
+     * both are next online), with the same names and roles. The new device reads only what is
+     * sent after it joined a group: MLS gives it no key to earlier messages, so the history from
+     * before is not there, and the UI should say so rather than show an empty past as complete.
+     */
     acceptLink(p: { code: string; deviceName: string }): Promise<Me>;
-    /** Removes the device from every group and the user's device list. */
+    /**
+     * Removes the device from every group and the user's device list. Members who see the new
+     * record refuse its messages at once and remove it where the group's rules let them; the
+     * revoked device closes its groups when it learns (keeping the history it has).
+     */
     revoke(p: { deviceId: DeviceId }): Promise<void>;
   };
   contacts: {
