@@ -87,6 +87,29 @@ export class Transaction {
   }
 
   /**
+   * Moves everything `other` queued (operations and hooks) into this transaction, as if it had
+   * been written here, and closes `other`. A caller that builds a batch from several independent
+   * pieces gives each its own transaction, so that a piece that fails is aborted alone.
+   */
+  absorb(other: Transaction): void {
+    this.check();
+    other.check();
+    if (other === this || other.target !== this.target) {
+      throw new StoreError('invalid_argument', 'a transaction absorbs another of its own store');
+    }
+    for (const [k, op] of other.ops) {
+      this.ops.delete(k); // a later write of a key comes after the earlier ones, as in `ops`
+      this.ops.set(k, op);
+    }
+    this.committed.push(...other.committed);
+    this.failed.push(...other.failed);
+    other.ops.clear();
+    other.committed.length = 0;
+    other.failed.length = 0;
+    other.state = 'done';
+  }
+
+  /**
    * Writes the batch. `sync` (default true) waits for the OS to put it on the disk: a state
    * must be durable before anything derived from it leaves the process (a message encrypted
    * under a ratchet generation, a commit), or a power cut could roll the state back and the

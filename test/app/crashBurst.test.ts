@@ -100,7 +100,6 @@ function diff(a: View, b: View): string {
 /** Waits until the three agree on epoch, members and history; says how they differ if not. */
 async function converged(apis: Api[], groupId: string, what: string): Promise<View> {
   const end = Date.now() + CONVERGE_MS;
-  let last = '';
   for (;;) {
     const views = await Promise.all(apis.map((a) => view(a, groupId)));
     const [first, ...rest] = views as [View, ...View[]];
@@ -111,8 +110,10 @@ async function converged(apis: Api[], groupId: string, what: string): Promise<Vi
         v.history.join('\n') !== first.history.join('\n'),
     );
     if (bad < 0) return first;
-    last = `peer ${bad + 1}: ${diff(views[bad + 1]!, first)}`;
-    if (Date.now() > end) throw new Error(`${what}: no convergence in ${CONVERGE_MS} ms: ${last}`);
+    if (Date.now() > end) {
+      const how = `peer ${bad + 1} vs Alice: ${diff(views[bad + 1]!, first)}`;
+      throw new Error(`${what}: no convergence in ${CONVERGE_MS} ms: ${how}`);
+    }
     await sleep(100);
   }
 }

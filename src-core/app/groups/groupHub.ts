@@ -45,6 +45,8 @@ import { ChunkTransfers } from './chunkTransfers.js';
 import { GroupSync } from './groupSync.js';
 import { OfflineJoin } from './offlineJoin.js';
 import { UnsentEnvelopes, isApplicationEnvelope } from './unsentEnvelopes.js';
+import type { QueuedWrite } from './groupBatch.js';
+import { flushWrites } from './groupBatch.js';
 import type { AttachmentManifest } from '../content/index.js';
 
 export interface GroupEntry {
@@ -67,13 +69,6 @@ export interface GroupEntry {
   /** Writes waiting for the group's next batch (`persist`). */
   readonly writes: QueuedWrite[];
   readonly off: (() => void)[];
-}
-
-/** A write queued for a group's next batch. */
-interface QueuedWrite {
-  readonly fill: (tx: Transaction) => unknown;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (reason: unknown) => void;
 }
 
 export interface HubOptions {
@@ -326,72 +321,15 @@ export class GroupHub implements SessionParticipant {
 
   /**
    * Runs `fill` and saves the group's current state in one transaction, after the group's earlier
-   * transactions. Resolves with `fill`'s result once committed.
-   *
-   * Writes queued while an earlier batch is on its way go together into the next one. That keeps
-   * the stored state in step with the stored messages: a session event (a message decrypted, a
-   * commit merged) changes the state in memory and queues its write at once, so the state saved
-   * at the end of a batch holds the ratchet steps of the writes in it and before it, and no
-   * other. Saving it with only the first of several would store a state whose keys for the others
-   * are spent, and a crash before their batch would lose those messages for good (the others'
-   * copies no longer decrypt). Each write fills a transaction of its own, absorbed into the
-   * batch: one that throws is dropped alone.
+   * transactions. Resolves with `fill`'s result once committed. Writes queued meanwhile share a
+   * batch (groupBatch.ts says why).
    */
   persist<T>(e: GroupEntry, fill: (tx: Transaction) => Promise<T> | T): Promise<T> {
     const done = new Promise<T>((resolve, reject) => {
       e.writes.push({ fill, resolve: resolve as (value: unknown) => void, reject });
     });
-    e.chain = e.chain.then(() => this.#flush(e));
+    e.chain = e.chain.then(() => flushWrites(this, e));
     return done;
-  }
-
-  /** One batch: every queued write, then the state they leave, then the meta; never throws. */
-  async #flush(e: GroupEntry): Promise<void> {
-    if (e.writes.length === 0) return;
-    let s: Session;
-    try {
-      s = this.session;
-    } catch (err) {
-      for (const w of e.writes.splice(0)) w.reject(err);
-      return;
-    }
-    const tx = s.store.transaction();
-    const batch: { write: QueuedWrite; out: unknown }[] = [];
-    try {
-      while (e.writes.length > 0) {
-        const write = e.writes.shift()!;
-        const piece = s.store.transaction();
-        try {
-          const out = await write.fill(piece);
-          tx.absorb(piece);
-          batch.push({ write, out });
-        } catch (err) {
-          if (piece.isOpen) piece.abort();
-          write.reject(err);
-        }
-      }
-      if (e.session?.isRunning === true) e.group = e.session.group;
-      if (e.stored !== undefined && e.group !== undefined) {
-        e.stored.save(tx, e.group.state);
-        e.meta.epoch = Number(e.group.epoch);
-      }
-      s.store.namespace(GROUP_META_NS).put(tx, e.hex, encodeGroupMeta(e.meta));
-      await tx.commit();
-    } catch (err) {
-      if (tx.isOpen) tx.abort();
-      for (const b of batch) b.write.reject(err);
-      console.error('app: a group write failed', err instanceof Error ? err.name : err);
-      // The stored handle is stale after a failed batch: load it again from disk.
-      if (e.stored !== undefined) {
-        try {
-          e.stored = await s.store.groups.load(e.id, { config: this.config });
-        } catch (loadErr) {
-          console.error('app: a group state did not load again', loadErr instanceof Error ? loadErr.name : loadErr);
-        }
-      }
-      return;
-    }
-    for (const b of batch) b.write.resolve(b.out);
   }
 
   // ---- Sending ---------------------------------------------------------------------------------

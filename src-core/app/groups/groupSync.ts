@@ -16,7 +16,7 @@
  * message with a bad ciphertext, which the log would relay until retention drops it (MLS refuses
  * it at every reader, so it changes no one's state).
  */
-import type { CiphertextLog, RetentionPolicy } from '../../delivery/ciphertextLog.js';
+import type { CiphertextLog, LogCursor, RetentionPolicy } from '../../delivery/ciphertextLog.js';
 import {
   CiphertextLog as Log,
   EntryKind,
@@ -58,6 +58,9 @@ interface Pending {
 }
 
 const MAX_PENDING = 256;
+/** What a starting session is handed again from our log at most (entries, bytes per page). */
+const REPLAY_LIMIT = 10_000;
+const REPLAY_PAGE_BYTES = 1024 * 1024;
 
 export class GroupSync {
   #log: CiphertextLog | undefined;
@@ -150,12 +153,12 @@ export class GroupSync {
   channels(inner: ChannelPort): ChannelPort {
     return {
       publish: (channel, data) => {
-        this.keep(data);
+        void this.keep(data);
         return inner.publish(channel, data);
       },
       subscribe: (channel, onMessage) =>
         inner.subscribe(channel, (m) => {
-          this.keep(m.data);
+          void this.keep(m.data);
           onMessage(m);
         }),
       subscribers: (channel) => inner.subscribers(channel),
@@ -165,8 +168,34 @@ export class GroupSync {
   /** Starts listening to the session's `behind` reports and catches up once. */
   attach(e: GroupEntry, session: GroupSession): () => void {
     const off = session.on('behind', () => this.catchUp(e));
+    this.#replayRecent(session, e.id);
     this.catchUp(e);
     return off;
+  }
+
+  /**
+   * A session starting (an unlock after a crash) is handed the application messages our log holds
+   * from the epochs before its own that it keeps for late messages on: the log keeps a ciphertext
+   * on arrival, before the ratchet step that decrypts it is stored with the message (or, for a
+   * later epoch, before the session held it in memory), so a process killed in between holds
+   * ciphertexts it never read, and a sync hands over entries new to the log only. MLS refuses
+   * those it did read (their keys are gone); those of later epochs wait in the session's buffer.
+   */
+  #replayRecent(session: GroupSession, groupId: Uint8Array): void {
+    const log = this.#log;
+    if (log === undefined) return;
+    const back = BigInt(this.options.backEpochs ?? 1);
+    const from = session.epoch > back ? session.epoch - back : 0n;
+    let cursor: LogCursor | undefined = { epoch: from, fromSeq: 0, commitDone: false };
+    let left = REPLAY_LIMIT;
+    while (cursor !== undefined && left > 0) {
+      const page = log.readPage(groupId, cursor, REPLAY_PAGE_BYTES, left);
+      for (const item of page.entries) {
+        if (item.kind === EntryKind.application) replay(session, groupId, item);
+      }
+      left -= page.entries.length;
+      cursor = page.next;
+    }
   }
 
   /** Forgets a group's log (we left or were removed: we no longer serve it). */
@@ -176,21 +205,24 @@ export class GroupSync {
     if (log !== undefined) void this.#track(log.dropGroup(e.id)).catch(() => undefined);
   }
 
-  /** Appends an envelope's content to the log; duplicates are the log's to drop. */
-  keep(data: Uint8Array): void {
+  /**
+   * Appends an envelope's content to the log; duplicates are the log's to drop. Resolves once it
+   * is written (or refused); never rejects.
+   */
+  keep(data: Uint8Array): Promise<void> {
     const log = this.#log;
-    if (log === undefined || this.#closed) return;
+    if (log === undefined || this.#closed) return Promise.resolve();
     let env: GroupEnvelope;
     try {
       env = decodeEnvelope(data);
     } catch {
-      return; // the session rejects it with a typed error; nothing to keep
+      return Promise.resolve(); // the session rejects it with a typed error; nothing to keep
     }
     const hex = logHex(env.groupId);
     const e = this.hub.groups.get(hex);
-    if (e?.session === undefined) return;
+    if (e?.session === undefined) return Promise.resolve();
     const pending = this.#pendingOf(hex);
-    void this.#track(this.#append(log, env, pending)).catch((err: unknown) => {
+    return this.#track(this.#append(log, env, pending)).catch((err: unknown) => {
       // A second commit for an epoch is refused by the log (a fork, the session's to decide).
       if (!this.#closed)
         console.error('app: ciphertext log', err instanceof Error ? err.name : err);

@@ -36,7 +36,21 @@ export type LedgerChange =
   | { readonly kind: 'reaction'; readonly seq: bigint; readonly message: StoredMessage }
   | { readonly kind: 'none' };
 
+/** A message written into a transaction that is not settled, over the one it replaces. */
+interface Unsettled {
+  readonly seq: bigint;
+  readonly message: StoredMessage;
+  readonly before: Unsettled | undefined;
+  done: boolean;
+}
+
 export class MessageLedger {
+  /**
+   * Messages written into transactions not committed yet, by id: reads of the store do not see a
+   * transaction's own writes, and one batch of the hub can hold a message and an edit of it.
+   */
+  readonly #unsettled = new Map<string, Unsettled>();
+
   private constructor(
     readonly groupHex: string,
     private readonly log: OrderedLog,
@@ -59,6 +73,8 @@ export class MessageLedger {
   }
 
   async find(messageId: Uint8Array): Promise<{ seq: bigint; message: StoredMessage } | undefined> {
+    const unsettled = this.#unsettled.get(hexOf(messageId));
+    if (unsettled !== undefined) return { seq: unsettled.seq, message: unsettled.message };
     const s = await this.index.get(`${this.groupHex}/${hexOf(messageId)}`);
     if (s === undefined) return undefined;
     const seq = decodeSeq(s);
@@ -69,11 +85,32 @@ export class MessageLedger {
   append(tx: Transaction, message: StoredMessage): bigint {
     const seq = this.log.append(tx, encodeStoredMessage(message));
     this.index.put(tx, `${this.groupHex}/${hexOf(message.messageId)}`, encodeSeq(seq));
+    this.#unsettle(tx, seq, message);
     return seq;
   }
 
   replace(tx: Transaction, seq: bigint, message: StoredMessage): void {
     this.log.replace(tx, seq, encodeStoredMessage(message));
+    this.#unsettle(tx, seq, message);
+  }
+
+  /** Remembered until `tx` is committed (the store then has it) or aborted (an older one holds). */
+  #unsettle(tx: Transaction, seq: bigint, message: StoredMessage): void {
+    const key = hexOf(message.messageId);
+    const entry: Unsettled = { seq, message, before: this.#unsettled.get(key), done: false };
+    this.#unsettled.set(key, entry);
+    tx.onCommit(() => {
+      entry.done = true;
+      if (this.#unsettled.get(key) === entry) this.#unsettled.delete(key);
+    });
+    tx.onAbort(() => {
+      entry.done = true;
+      if (this.#unsettled.get(key) !== entry) return;
+      let before = entry.before;
+      while (before?.done === true) before = before.before;
+      if (before === undefined) this.#unsettled.delete(key);
+      else this.#unsettled.set(key, before);
+    });
   }
 
   /** Up to `limit` messages before `before` (exclusive), oldest first. */

@@ -49,7 +49,14 @@ export class Victim {
   stderr = '';
 
   private constructor(readonly child: ChildProcess) {
-    const port: PortLike = { postMessage: (m) => child.send(m), onmessage: null };
+    const port: PortLike = {
+      // A call made after the kill: the client fails it when the exit closes the channel.
+      postMessage: (m) => {
+        if (child.connected) child.send(m, () => undefined);
+      },
+      onmessage: null,
+    };
+    child.on('error', () => undefined);
     child.on('message', (data: unknown) => {
       if (data !== 'ready') port.onmessage?.({ data });
     });
