@@ -68,6 +68,7 @@ function history(): History {
     const record = signOrderingRecord(alice.state, {
       term: 1n,
       commitHash: commitHash(suite, out.commit),
+      reach: 1,
     });
     entries.push({
       kind: EntryKind.commit,

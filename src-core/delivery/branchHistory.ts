@@ -12,7 +12,7 @@ import { SenderType } from '../mls/framing/sender.js';
 import type { KeyPackage } from '../mls/keyPackage.js';
 import { EnvelopeKind, encodeEnvelope } from './envelope.js';
 import { DeliveryError } from './errors.js';
-import { membersAfter } from './forks.js';
+import { membersAfter, reachOf } from './forks.js';
 import type { OrderingRecord } from './orderingRecord.js';
 import { bytesEqual } from './orderingRecord.js';
 import { mlsEnvelope } from './outbox.js';
@@ -35,7 +35,9 @@ export interface BranchEntry {
   readonly committer: number | undefined;
   /** When we merged it (the session's clock). */
   readonly mergedAt: number;
-  /** Members in the tree the commit produced (the fork rule's first criterion). */
+  /** The record's reach, capped at this epoch's roster (the fork rule's first criterion). */
+  readonly reach: number;
+  /** Members in the tree the commit produced (the fork rule's second criterion). */
   readonly membersAfter: number;
   readonly removed: readonly GroupMember[];
   readonly added: readonly { readonly member: GroupMember; readonly keyPackage: KeyPackage }[];
@@ -78,6 +80,7 @@ export function branchEntry(
     committer:
       pending.committer.senderType === SenderType.member ? pending.committer.leafIndex : undefined,
     mergedAt,
+    reach: reachOf(group, record),
     membersAfter: membersAfter(group, pending),
     removed: pending.removed.flatMap((leaf) => before.filter((m) => m.leafIndex === leaf)),
     added: pending.added.map((member, i) => ({

@@ -29,6 +29,8 @@ export interface SequencerHost {
   isLeader(): boolean;
   /** Whether we may order commits now (a leader that knows it is behind must not). */
   mayOrder(): boolean;
+  /** How many members we can reach now, ourselves included (the record's `reach`). */
+  reach(): number;
   /** Our branch within the fork window, oldest first. */
   branch(): readonly BranchEntry[];
   /** The hash of a valid commit of this epoch, by key. */
@@ -91,7 +93,12 @@ export class CommitSequencer {
       const key = this.candidates.find((k) => this.host.candidateHash(k) !== undefined);
       if (key === undefined) return;
       const commitHash = this.host.candidateHash(key)!;
-      const record = signOrderingRecord(group.state, { term: this.host.term(), commitHash });
+      const term = this.host.term();
+      const record = signOrderingRecord(group.state, {
+        term,
+        commitHash,
+        reach: this.host.reach(),
+      });
       this.accepted = { key, record };
     } else if (!again) {
       return;

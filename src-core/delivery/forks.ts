@@ -3,13 +3,18 @@
  * partition, or two leaders whose claims crossed). When they meet, every member computes the
  * same winner from what both branches' first commits after the fork point say:
  *
- *   1. more members in the tree that commit produced,
- *   2. then the higher leader term (the newer election),
- *   3. then the lower commit hash (bytewise), which cannot tie between two different commits.
+ *   1. the greater reach: how many members the leader that ordered it could reach on the group
+ *      channel then (signed into its ordering record, capped at the fork point's roster), so
+ *      that a partition's larger side wins;
+ *   2. then more members in the tree that commit produced;
+ *   3. then the higher leader term (the newer election);
+ *   4. then the lower commit hash (bytewise), which cannot tie between two different commits.
  *
- * The inputs are verified facts every member of the fork epoch can check: the ordering records
- * (signed by a member's leaf in the fork epoch's tree) and the commits (processed by MLS on the
- * kept fork-point state, which gives the member count). No clock, no local view.
+ * The inputs are signed or verified facts every member of the fork epoch can check alike: the
+ * ordering records (signed by a member's leaf in the fork epoch's tree) and the commits
+ * (processed by MLS on the kept fork-point state, which gives the member count). No clock, no
+ * local view: each member judges from the same two records and commits. README.md says why
+ * reach rather than the members seen active on each branch.
  *
  * The members of the losing branch roll back to the fork point and merge the winning commits;
  * what the losing branch did is made again on the winning one, removals first (a member removed
@@ -27,6 +32,8 @@ import { compareBytes, hashKey, verifyOrderingRecord } from './orderingRecord.js
 
 /** What the fork rule looks at: the first commit of a branch after the fork point. */
 export interface BranchTip {
+  /** The first commit's record's reach, capped at the fork point's roster (see reachOf). */
+  readonly reach: number;
   readonly membersAfter: number;
   readonly term: bigint;
   readonly commitHash: Uint8Array;
@@ -34,9 +41,18 @@ export interface BranchTip {
 
 /** Whether branch `a` wins over branch `b` (the rule in the file comment). */
 export function wins(a: BranchTip, b: BranchTip): boolean {
+  if (a.reach !== b.reach) return a.reach > b.reach;
   if (a.membersAfter !== b.membersAfter) return a.membersAfter > b.membersAfter;
   if (a.term !== b.term) return a.term > b.term;
   return compareBytes(a.commitHash, b.commitHash) < 0;
+}
+
+/**
+ * A record's reach as the rule counts it: at most the members of the state it ordered on (its
+ * fork point), so no leader can claim more than everyone.
+ */
+export function reachOf(base: Group, record: OrderingRecord): number {
+  return Math.min(record.reach, base.members().length);
 }
 
 /** The members a commit leaves, computed on the state it applies to. */
@@ -80,6 +96,7 @@ export function judgeFork(
   ours.others.delete(hashKey(record.commitHash));
   const event = { commit: staged };
   const theirs: BranchTip = {
+    reach: reachOf(forkPoint, record),
     membersAfter: membersAfter(forkPoint, event.commit),
     term: record.term,
     commitHash: record.commitHash,

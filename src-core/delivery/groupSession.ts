@@ -63,6 +63,7 @@ export class GroupSession {
   private readonly forks: ForkRecovery;
   private readonly buffer: EnvelopeBuffer;
   private readonly subscribeChannel: () => () => void;
+  private readonly subscribers: () => readonly string[];
 
   private readonly candidates = new Map<string, Candidate>();
   private readonly records = new Map<string, OrderingRecord>();
@@ -87,6 +88,7 @@ export class GroupSession {
     this.channel = groupChannel(this.current.groupId);
     const { channels } = options.ports;
     this.subscribeChannel = () => channels.subscribe(this.channel, (m) => this.receive(m.data));
+    this.subscribers = () => channels.subscribers(this.channel);
     this.outbox = new Outbox(channels, this.channel, this.events);
     this.reports = new SessionReports(this.events, this.timing.retryMs, (epoch, seen) =>
       this.outbox.markAtRisk(epoch, seen),
@@ -502,6 +504,8 @@ export class GroupSession {
       // just restarted) may heartbeat, which gets it our branch, but ordering would fork.
       mayOrder: () =>
         this.reports.mayOrder(this.epoch, this.clock.now(), this.timing.electionTimeoutMs),
+      // Peers on the group channel we can reach (the port does not count us), at most everyone.
+      reach: () => Math.min(this.subscribers().length + 1, this.current.members().length),
       branch: () => this.history.all(),
       candidateHash: (key) => this.candidates.get(key)?.hash,
       ordered: (key, record) => {

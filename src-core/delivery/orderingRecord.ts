@@ -27,6 +27,7 @@ export const COMMIT_HASH_LABEL = 'Parley Commit';
  *     uint64 term;           // the leader's election term
  *     opaque commit_hash<V>; // RefHash("Parley Commit", commit MLSMessage)
  *     uint32 leader_leaf;
+ *     uint32 reach;          // members the leader could reach when it ordered (fork rule)
  * } OrderingRecordTBS;
  *
  * struct {
@@ -41,6 +42,12 @@ export interface OrderingRecordTBS {
   readonly term: bigint;
   readonly commitHash: Uint8Array;
   readonly leaderLeaf: number;
+  /**
+   * How many members (ourselves included) the leader could reach on the group channel when it
+   * ordered the commit: the fork rule's first criterion (forks.ts). The leader's word, as the
+   * order itself is.
+   */
+  readonly reach: number;
 }
 
 export interface OrderingRecord extends OrderingRecordTBS {
@@ -53,6 +60,7 @@ export const orderingRecordTBSCodec: Codec<OrderingRecordTBS> = struct<OrderingR
   term: uint64,
   commitHash: opaque,
   leaderLeaf: uint32,
+  reach: uint32,
 });
 
 export const orderingRecordCodec: Codec<OrderingRecord> = struct<OrderingRecord>({
@@ -61,6 +69,7 @@ export const orderingRecordCodec: Codec<OrderingRecord> = struct<OrderingRecord>
   term: uint64,
   commitHash: opaque,
   leaderLeaf: uint32,
+  reach: uint32,
   signature: opaque,
 });
 
@@ -80,6 +89,7 @@ export function signOrderingRecord(
     term: fields.term,
     commitHash: fields.commitHash,
     leaderLeaf: state.ownLeaf,
+    reach: fields.reach,
   };
   const signature = state.suite.signWithLabel(
     state.signaturePrivateKey,

@@ -17,32 +17,58 @@ function names(m: Member): string[] {
 }
 
 describe('forks', () => {
-  it('the branch rule: more members, then higher term, then lower commit hash', () => {
+  it('the branch rule: greater reach, then more members, then higher term, then lower hash', () => {
     const h = (b: number) => Uint8Array.of(b);
-    expect(
-      wins(
-        { membersAfter: 4, term: 0n, commitHash: h(9) },
-        { membersAfter: 3, term: 5n, commitHash: h(1) },
-      ),
-    ).toBe(true);
-    expect(
-      wins(
-        { membersAfter: 3, term: 2n, commitHash: h(9) },
-        { membersAfter: 3, term: 1n, commitHash: h(1) },
-      ),
-    ).toBe(true);
-    expect(
-      wins(
-        { membersAfter: 3, term: 1n, commitHash: h(1) },
-        { membersAfter: 3, term: 1n, commitHash: h(2) },
-      ),
-    ).toBe(true);
-    expect(
-      wins(
-        { membersAfter: 3, term: 1n, commitHash: h(2) },
-        { membersAfter: 3, term: 1n, commitHash: h(1) },
-      ),
-    ).toBe(false);
+    const tip = (reach: number, membersAfter: number, term: bigint, hash: number) => ({
+      reach,
+      membersAfter,
+      term,
+      commitHash: h(hash),
+    });
+    // The side whose leader reached more members wins, whatever its size after or its term.
+    expect(wins(tip(5, 7, 0n, 9), tip(3, 8, 4n, 1))).toBe(true);
+    expect(wins(tip(3, 8, 4n, 1), tip(5, 7, 0n, 9))).toBe(false);
+    expect(wins(tip(2, 4, 0n, 9), tip(2, 3, 5n, 1))).toBe(true);
+    expect(wins(tip(2, 3, 2n, 9), tip(2, 3, 1n, 1))).toBe(true);
+    expect(wins(tip(2, 3, 1n, 1), tip(2, 3, 1n, 2))).toBe(true);
+    expect(wins(tip(2, 3, 1n, 2), tip(2, 3, 1n, 1))).toBe(false);
+  });
+
+  it('a 3/2 partition: the larger side wins although the smaller one elected a newer term', () => {
+    const all = ['alice', 'bob', 'carol', 'dave', 'erin'];
+    const f = groupOf(all);
+    f.run(1_500);
+    const [alice, bob, carol, dave, erin] = all.map((n) => named(f, n));
+    f.net.partition(['alice', 'bob', 'carol'], ['dave', 'erin']);
+    // Alice keeps leading the larger side (term 0); bob updates there.
+    bob!.session.update();
+    f.run(1_000);
+    expect(alice!.session.epoch).toBe(2n);
+    // The smaller side elects dave (term 1) and erin updates: as many members after, newer term.
+    f.run(6_000);
+    expect(dave!.session.term).toBe(1n);
+    erin!.session.update();
+    f.run(1_000);
+    expect(dave!.session.epoch).toBe(2n);
+    f.net.heal();
+    f.run(10_000);
+    for (const m of [alice!, bob!, carol!]) {
+      expect(
+        m.seen.fork?.every((x) => x.won),
+        m.name,
+      ).toBe(true);
+    }
+    for (const m of [dave!, erin!]) {
+      expect(
+        m.seen.fork?.map((x) => [x.forkEpoch, x.won]),
+        m.name,
+      ).toEqual([[1n, false]]);
+    }
+    const auth = toHex(alice!.session.group.epochAuthenticator());
+    for (const m of f.members) {
+      expect(names(m), m.name).toEqual(all);
+      expect(toHex(m.session.group.epochAuthenticator()), m.name).toBe(auth);
+    }
   });
 
   it("a 2/2 partition with commits on both sides heals to one branch; the losing side's removal is kept", () => {

@@ -40,6 +40,7 @@ function forged(f: Fixture, commit: Uint8Array, change: Partial<OrderingRecord>,
     term: 0n,
     commitHash: commitHash(f.suite, commit),
     leaderLeaf: 0,
+    reach: 3,
     ...change,
   };
   const signature = f.suite.signWithLabel(

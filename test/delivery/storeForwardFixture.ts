@@ -107,6 +107,7 @@ export function buildHistory(epochs: number, perEpoch: number, tail = 0): Histor
     const record = signOrderingRecord(alice.state, {
       term: 1n,
       commitHash: commitHash(suite, out.commit),
+      reach: 1,
     });
     entries.push({
       kind: EntryKind.commit,

@@ -82,7 +82,11 @@ export class MemoryNet {
           this.subs.get(channel)?.delete(self);
         };
       },
-      subscribers: (channel) => [...(this.subs.get(channel)?.keys() ?? [])],
+      // Like gossip: the peers we can reach, not ourselves.
+      subscribers: (channel) =>
+        [...(this.subs.get(channel)?.keys() ?? [])].filter(
+          (p) => p !== self && !this.cut.has(`${self}|${p}`),
+        ),
     };
   }
 
