@@ -108,9 +108,14 @@ describe('app: a user’s devices in the user’s groups', () => {
     );
     expect(fromPhone).toMatchObject({ senderUserId: aId, senderName: 'Alice' });
 
-    // Revoking: gone from both groups in Bob's view and Alice's, and the phone learns it.
+    // A group Alice joins later (Bob adds her laptop, the device he knows) reaches the phone too.
+    const g3 = (await bob.app.groups.create({ name: 'Later', members: [aId] })).groupId;
+    await waitFor(async () => (await stateOf(phone.app, g3)) === 'active', 'phone in g3');
+    await waitFor(async () => (await devicesOf(bob.app, g3, aId)) === 2, 'bob: 2 devices in g3');
+
+    // Revoking: gone from every group in Bob's view and Alice's, and the phone learns it.
     await alice.app.devices.revoke({ deviceId: linked.deviceId });
-    for (const g of [g1, g2]) {
+    for (const g of [g1, g2, g3]) {
       await waitFor(async () => (await devicesOf(bob.app, g, aId)) === 1, `bob: 1 device in ${g}`);
       await waitFor(async () => (await devicesOf(alice.app, g, aId)) === 1, `alice: 1 in ${g}`);
       await waitFor(async () => (await stateOf(phone.app, g)) === 'removed', `phone out of ${g}`);

@@ -91,6 +91,9 @@ export class DeviceFanout implements SessionParticipant {
   /** `<group hex>:<signature key hex>` removals asked of a session and not yet merged. */
   readonly #removing = new Set<string>();
   #sinkBefore: Session['recordSink'];
+  /** Groups this device was in or joined this session (a new one is written down for the rest). */
+  readonly #known = new Set<string>();
+  #pendingChain: Promise<void> = Promise.resolve();
 
   private constructor(readonly ctx: AppContext) {}
 
@@ -131,9 +134,18 @@ export class DeviceFanout implements SessionParticipant {
           if (key !== undefined) this.sweep(key);
         } else if (ev.event === 'group.member_changed') {
           this.sweep(undefined, ev.data.groupId);
+        } else if (ev.event === 'group.changed') {
+          const g = ev.data.group;
+          if (g.state !== 'active' || this.#known.has(g.groupId)) return;
+          this.#known.add(g.groupId);
+          void this.#joined(s, g.groupId).catch((err: unknown) => {
+            if (this.#live(s))
+              console.error('app: device fan-out', err instanceof Error ? err.name : err);
+          });
         }
       }),
     );
+    for (const e of this.#hub.groups.values()) this.#known.add(e.hex);
     for (const p of s.node.connectedPeers()) {
       if (s.contacts.contactOfPeer(p) === s.userId) this.meet(p);
     }
@@ -148,6 +160,7 @@ export class DeviceFanout implements SessionParticipant {
     this.#running.clear();
     this.#owed.clear();
     this.#removing.clear();
+    this.#known.clear();
     this.#session = undefined;
   }
 
@@ -165,7 +178,8 @@ export class DeviceFanout implements SessionParticipant {
     const hub = this.#hub;
     const groupIds = [...hub.groups.values()]
       .filter((e) => e.meta.state === 'active' && e.session?.isRunning === true)
-      .map((e) => e.id);
+      .map((e) => e.id)
+      .slice(-MAX_FANOUT_GROUPS);
     await s.store.write((tx) => {
       bindOwnPeer(s, tx, s.userId, peerId, deviceKey, this.ctx.nowMs());
       s.store
@@ -235,6 +249,27 @@ export class DeviceFanout implements SessionParticipant {
     await this.#fanOut(s, peerId, checked.deviceKey);
   }
 
+  /**
+   * This device created or joined a group: our other devices are written down for it (whoever
+   * added us added one device of ours), and those online are met now.
+   */
+  async #joined(s: Session, groupHex: string): Promise<void> {
+    const self = s.identity.deviceKey.publicKey;
+    const others = s.identity.record.devices.filter((d) => !equal(d.deviceKey, self));
+    if (others.length === 0) return;
+    const groupId = new Uint8Array(Buffer.from(groupHex, 'hex'));
+    for (const d of others) {
+      await this.#updatePending(s, deviceIdOf(d.deviceKey), (l) =>
+        l.some((g) => equal(g, groupId)) ? l : [...l, groupId].slice(-MAX_FANOUT_GROUPS),
+      );
+    }
+    const wanted = new Set(others.map((d) => deviceIdOf(d.deviceKey)));
+    for (const p of await ownPeers(s)) {
+      if (p.deviceKey === undefined || !wanted.has(deviceIdOf(p.deviceKey))) continue;
+      if (s.node.isConnected(p.peerId)) this.meet(p.peerId);
+    }
+  }
+
   async #pending(s: Session, deviceId: string): Promise<Uint8Array[]> {
     const bytes = await s.store.namespace(DEVICE_FANOUT_NS).get(deviceId);
     if (bytes === undefined) return [];
@@ -258,15 +293,38 @@ export class DeviceFanout implements SessionParticipant {
     });
   }
 
-  /** Adds the device at `peerId` to each group written down for it, one group at a time. */
+  /** Read-modify-write of a device's list, one at a time (linking, joining, fan-out race). */
+  #updatePending(
+    s: Session,
+    deviceId: string,
+    change: (groupIds: Uint8Array[]) => Uint8Array[],
+  ): Promise<void> {
+    const run = this.#pendingChain.then(async () => {
+      await this.#setPending(s, deviceId, change(await this.#pending(s, deviceId)));
+    });
+    this.#pendingChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Adds the device at `peerId` to each group written down for it, one group at a time. The
+   * device gone ends the run (its next coming online starts another); one group failing (MLS
+   * refused, no confirmation in time) stays written down and does not hold the others up.
+   */
   async #fanOut(s: Session, peerId: string, deviceKey: Uint8Array): Promise<void> {
     const deviceId = deviceIdOf(deviceKey);
-    let pending = await this.#pending(s, deviceId);
-    while (pending.length > 0 && this.#live(s)) {
-      const groupId = pending[0]!;
-      await this.#addTo(s, groupId, peerId, deviceKey);
-      pending = pending.slice(1);
-      await this.#setPending(s, deviceId, pending);
+    for (const groupId of await this.#pending(s, deviceId)) {
+      if (!this.#live(s)) return;
+      try {
+        await this.#addTo(s, groupId, peerId, deviceKey);
+      } catch (err) {
+        if (err instanceof DeliveryError || err instanceof NetError) throw err;
+        if (this.#live(s)) {
+          console.error('app: a device not added', err instanceof Error ? err.name : err);
+        }
+        continue;
+      }
+      await this.#updatePending(s, deviceId, (l) => l.filter((g) => !equal(g, groupId)));
     }
   }
 
@@ -299,26 +357,33 @@ export class DeviceFanout implements SessionParticipant {
     const record = encodeIdentityRecord(s.identity.record);
     await Promise.allSettled(hub.onlinePeers(e).map((p) => s.identityGossip.pushTo(p, [record])));
     const owner = kp.owner;
-    let welcome: Uint8Array | undefined;
+    const deviceId = deviceIdOf(deviceKey);
+    // Listened to until the Welcome comes: a commit merged after we stopped waiting (below)
+    // still owes the device its Welcome. Only our own commit brings one (another device of ours
+    // adding it first brings none here).
     const offWelcome = active.session.on('welcome', (w) => {
-      if (w.added.some((m) => equal(m.signatureKey, owner))) welcome = w.welcome;
-    });
-    try {
-      const merged = waitFor(active.session, 'membership', (m) =>
-        m.added.some((a) => equal(a.signatureKey, owner)),
-      );
-      active.session.add([message]);
-      await merged;
-    } finally {
+      if (!w.added.some((m) => equal(m.signatureKey, owner))) return;
       offWelcome();
-    }
-    if (welcome === undefined) return; // another device of ours added it first
-    const owed = { groupHex: e.hex, welcome, name: e.meta.name };
-    if (!(await this.#handOver(s, peerId, owed))) {
-      const list = this.#owed.get(deviceIdOf(deviceKey)) ?? [];
-      list.push(owed);
-      this.#owed.set(deviceIdOf(deviceKey), list);
-    }
+      void this.#deliver(s, deviceId, peerId, {
+        groupHex: e.hex,
+        welcome: w.welcome,
+        name: e.meta.name,
+      });
+    });
+    const merged = waitFor(active.session, 'membership', (m) =>
+      m.added.some((a) => equal(a.signatureKey, owner)),
+    );
+    active.session.add([message]);
+    await merged;
+  }
+
+  /** Hands a Welcome to our device, or keeps it for the device's next coming online. */
+  async #deliver(s: Session, deviceId: string, peerId: string, w: OwedWelcome): Promise<void> {
+    if (!this.#live(s) || (await this.#handOver(s, peerId, w))) return;
+    if (!this.#live(s)) return;
+    const list = this.#owed.get(deviceId) ?? [];
+    list.push(w);
+    this.#owed.set(deviceId, list);
   }
 
   async #handOver(s: Session, peerId: string, w: OwedWelcome): Promise<boolean> {
