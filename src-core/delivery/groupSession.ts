@@ -145,6 +145,11 @@ export class GroupSession {
     return this.election.isLeader && !this.own.isLeaving;
   }
 
+  /** Whether we are rejoining by external commit (we cannot follow; serve no GroupInfo now). */
+  get isRejoining(): boolean {
+    return this.external.active;
+  }
+
   /** Started, not stopped, still a member. */
   get isRunning(): boolean {
     return this.unsubscribe !== undefined && !this.stopped;

@@ -49,7 +49,7 @@ export class AppState {
   /** Details of key changes seen this session; which contacts are affected comes from the app. */
   keyChangeDetails = $state<Record<string, KeyChange>>({});
   route = $state<Route>({ screen: 'chats' });
-  /** Bumped when the membership of a group changes, so an open group screen reloads. */
+  /** Bumped when a group's members, roles or rules change, so an open group screen reloads. */
   membershipVersion = $state<Record<string, number>>({});
   error = $state<string | null>(null);
 
@@ -223,6 +223,8 @@ export class AppState {
         this.upsertGroup(e.data.group);
         return;
       case 'group.member_changed':
+      case 'group.rules_changed':
+        // Roles and rules are read again by an open group screen, like the members.
         this.membershipVersion[e.data.groupId] = (this.membershipVersion[e.data.groupId] ?? 0) + 1;
         return;
       case 'contact.changed':

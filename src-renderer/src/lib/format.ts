@@ -20,3 +20,18 @@ export function formatBytes(n: number): string {
 export function percent(done: number, total: number): number {
   return total === 0 ? 100 : Math.min(100, Math.floor((done / total) * 100));
 }
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** A duration in the largest whole unit that fits it exactly: "1 day", "36 hours", "90 minutes". */
+export function formatDuration(ms: number): string {
+  const [n, unit] =
+    ms % DAY === 0
+      ? [ms / DAY, 'day']
+      : ms % HOUR === 0
+        ? [ms / HOUR, 'hour']
+        : [Math.round(ms / MINUTE), 'minute'];
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
+}
