@@ -24,7 +24,9 @@ import type { Group, GroupMember, PendingCommit, PendingRejoin } from '../mls/cl
 import { rejoinGroup } from '../mls/client/index.js';
 import { WireFormat } from '../mls/framing/framedContent.js';
 import { decodeMlsMessage } from '../mls/framing/mlsMessage.js';
-import { encode } from '../codec/index.js';
+import { decode, encode } from '../codec/index.js';
+import { ExtensionType } from '../mls/extension.js';
+import { ratchetTreeCodec } from '../mls/ratchetTreeExtension.js';
 import type { GroupEnvelope } from './envelope.js';
 import { EnvelopeKind, encodeEnvelope } from './envelope.js';
 import { DeliveryError } from './errors.js';
@@ -33,6 +35,7 @@ import {
   ORDERING_RECORD_LABEL,
   bytesEqual,
   commitHash,
+  compareBytes,
   orderingRecordTBSCodec,
 } from './orderingRecord.js';
 import type { BranchHistory } from './branchHistory.js';
@@ -43,10 +46,11 @@ import type { SessionEmitter } from './sessionEvents.js';
 
 export interface ExternalRejoinOptions {
   /**
-   * A GroupInfo (MLSMessage bytes) of the group's current epoch from a member peer, or undefined
-   * if none answered: `fetchGroupInfo` (groupInfoService.ts) over the channel's subscribers.
+   * GroupInfos (MLSMessage bytes) of the group's current epoch from member peers (peers on
+   * different branches give different ones): `fetchGroupInfo` (groupInfoService.ts) over the
+   * channel's subscribers.
    */
-  readonly fetchGroupInfo: (group: Group) => Promise<Uint8Array | undefined>;
+  readonly fetchGroupInfo: (group: Group) => Promise<readonly Uint8Array[]>;
   /**
    * Whether `joiner` may take `removed`'s place (both as the trees show them). Default: the same
    * leaf signature key. The app may widen it to the same user and device (a reinstalled device
@@ -119,6 +123,8 @@ export class ExternalRejoin {
   private stuckSince: number | undefined;
   /** The earliest epoch reported stuck: our messages from it on may have reached nobody. */
   private stuckEpoch: bigint | undefined;
+  /** Stuck for sure (our ordered commit cannot be processed), not only by unverified evidence. */
+  private definite = false;
   private fetching = false;
   private lastFetch = Number.NEGATIVE_INFINITY;
   private attempt: Attempt | undefined;
@@ -150,14 +156,18 @@ export class ExternalRejoin {
   }
 
   /**
-   * A `rejoinNeeded` report at `epoch`: we cannot follow the group from our state. The rejoin
-   * starts an election timeout later unless the session moves on meanwhile (`cancel`): a report
-   * from evidence older than our window cannot be verified, and a member merely behind catches up
-   * by sync well within that time.
+   * A `rejoinNeeded` report at `epoch`: we cannot follow the group from our state. At our own
+   * epoch the report is definite (its ordered commit is one we cannot process), so any GroupInfo
+   * of a later epoch will do. Otherwise (evidence of another branch older than our window, which
+   * cannot be verified) we move only to a branch that members still serve an election timeout
+   * later, and if none does within `GIVE_UP_TIMEOUTS` election timeouts we stay: see
+   * `onGroupInfos`. A member merely behind catches up by sync well within that delay, and moving
+   * on by any merge cancels the rejoin.
    */
   stuck(epoch: bigint): void {
     if (this.options === undefined) return;
     this.stuckSince ??= this.host.clock.now();
+    this.definite ||= epoch === this.host.group().epoch;
     if (this.stuckEpoch === undefined || epoch < this.stuckEpoch) this.stuckEpoch = epoch;
   }
 
@@ -165,6 +175,7 @@ export class ExternalRejoin {
   cancel(): void {
     this.stuckSince = undefined;
     this.stuckEpoch = undefined;
+    this.definite = false;
     this.drop();
   }
 
@@ -180,15 +191,19 @@ export class ExternalRejoin {
       }
       return;
     }
-    if (now - this.stuckSince < this.timing.electionTimeoutMs) return;
+    const waited = now - this.stuckSince;
+    if (waited < this.timing.electionTimeoutMs) return;
+    if (!this.definite && waited > GIVE_UP_TIMEOUTS * this.timing.electionTimeoutMs) {
+      return this.cancel(); // nobody showed us a branch that beats ours
+    }
     if (this.fetching || now - this.lastFetch < this.timing.retryMs) return;
     this.fetching = true;
     this.lastFetch = now;
     const group = this.host.group();
     this.options!.fetchGroupInfo(group)
-      .then((gi) => {
+      .then((infos) => {
         this.fetching = false;
-        if (gi !== undefined) this.onGroupInfo(group, gi);
+        this.onGroupInfos(group, infos);
       })
       .catch((e: unknown) => {
         this.fetching = false;
@@ -268,13 +283,30 @@ export class ExternalRejoin {
       );
   }
 
-  private onGroupInfo(group: Group, groupInfo: Uint8Array): void {
+  /**
+   * Chooses the GroupInfo to rejoin from. Definite: the latest epoch past ours. Otherwise any
+   * state other than ours, the best by `beats`: a member within its window judged the fork by
+   * the fork rule when the evidence reached it, and a loser rolled back at once; a member still
+   * serving another branch an election timeout later is on the winner, or is past its window too
+   * (then it is rejoining as well and serves nothing: GroupSession.isRejoining). Two sides both
+   * past their windows therefore stay apart, reported (`rejoinNeeded`) but not resolved.
+   */
+  private onGroupInfos(group: Group, infos: readonly Uint8Array[]): void {
     // Stale: we moved on (or rejoined) while the fetch was out.
     if (this.stuckSince === undefined || this.host.stopped() || this.host.group() !== group) return;
     if (this.attempt !== undefined || !group.isActive) return;
+    const ours = stateOf(group);
+    let best: { readonly bytes: Uint8Array; readonly state: BranchState } | undefined;
+    for (const bytes of infos) {
+      const state = groupInfoState(bytes);
+      if (state === undefined) continue;
+      const other = state.epoch !== ours.epoch || !bytesEqual(state.transcript, ours.transcript);
+      const good = this.definite ? state.epoch > ours.epoch : other;
+      if (good && (best === undefined || beats(state, best.state))) best = { bytes, state };
+    }
+    if (best === undefined) return; // peers as stuck as we are, or on our branch: ask again
     try {
-      if (describesOurState(group, groupInfo)) return; // a peer as stuck as we are
-      const out = rejoinGroup(group, groupInfo);
+      const out = rejoinGroup(group, best.bytes);
       const epoch = out.pending.commitEpoch;
       const envelope = encodeEnvelope({
         groupId: group.groupId,
@@ -302,13 +334,47 @@ export class ExternalRejoin {
   }
 }
 
-/** Whether the GroupInfo is of our own epoch on our own branch (nothing to rejoin from). */
-function describesOurState(group: Group, groupInfo: Uint8Array): boolean {
-  const m = decodeMlsMessage(groupInfo);
-  if (m.wireFormat !== WireFormat.groupInfo) return false;
-  const gc = m.groupInfo.groupContext;
-  return (
-    gc.epoch === group.epoch &&
-    bytesEqual(gc.confirmedTranscriptHash, group.state.groupContext.confirmedTranscriptHash)
-  );
+/** How long unverified evidence keeps us looking for a better branch (election timeouts). */
+const GIVE_UP_TIMEOUTS = 4;
+
+/** What two states of the group past each other's fork windows are compared by. */
+interface BranchState {
+  readonly members: number;
+  readonly epoch: bigint;
+  readonly transcript: Uint8Array;
+}
+
+/**
+ * Among GroupInfos of other states, the one to prefer: more members, then the later epoch, then
+ * the lower confirmed transcript hash (a total order: every member picks the same).
+ */
+export function beats(a: BranchState, b: BranchState): boolean {
+  if (a.members !== b.members) return a.members > b.members;
+  if (a.epoch !== b.epoch) return a.epoch > b.epoch;
+  return compareBytes(a.transcript, b.transcript) < 0;
+}
+
+function stateOf(group: Group): BranchState {
+  const gc = group.state.groupContext;
+  return {
+    members: group.members().length,
+    epoch: gc.epoch,
+    transcript: gc.confirmedTranscriptHash,
+  };
+}
+
+/** The state a GroupInfo shows (unverified: `rejoinGroup` verifies the one we take). */
+function groupInfoState(bytes: Uint8Array): BranchState | undefined {
+  try {
+    const m = decodeMlsMessage(bytes);
+    if (m.wireFormat !== WireFormat.groupInfo) return undefined;
+    const gc = m.groupInfo.groupContext;
+    const ext = m.groupInfo.extensions.find((e) => e.extensionType === ExtensionType.ratchetTree);
+    if (ext === undefined) return undefined;
+    const nodes = decode(ratchetTreeCodec, ext.extensionData);
+    const members = nodes.filter((n, i) => i % 2 === 0 && n !== undefined).length;
+    return { members, epoch: gc.epoch, transcript: gc.confirmedTranscriptHash };
+  } catch {
+    return undefined;
+  }
 }

@@ -272,21 +272,27 @@ export interface GroupInfoAnswer {
 }
 
 /**
- * Asks `peers` in turn for a GroupInfo of `group`'s group, proving membership with our leaf key
- * in `group`, and returns at the first that answers with a GroupInfo of that group (the rejoin
- * verifies its signature and tree). One report per peer asked.
+ * Asks `peers` (the first `maxPeers`, default 8) in turn for a GroupInfo of `group`'s group,
+ * proving membership with our leaf key in `group`: peers on different branches answer with
+ * different GroupInfos, and the rejoin chooses (it also verifies signatures and trees). One report
+ * per peer asked; `stopAfter` answers end it early (default: ask them all).
  */
 export async function fetchGroupInfo(
   requests: RequestPort,
   peers: readonly PeerIdString[],
   group: Group,
-  options: { readonly timeoutMs?: number } = {},
+  options: {
+    readonly timeoutMs?: number;
+    readonly maxPeers?: number;
+    readonly stopAfter?: number;
+  } = {},
 ): Promise<GroupInfoAnswer[]> {
   const state = group.state;
   const groupId = state.groupId;
   const requester = state.ownLeafNode.signatureKey;
   const reports: GroupInfoAnswer[] = [];
-  for (const peer of peers) {
+  let answers = 0;
+  for (const peer of peers.slice(0, options.maxPeers ?? 8)) {
     try {
       const ch = await ask(
         requests,
@@ -312,7 +318,7 @@ export async function fetchGroupInfo(
         throw new DeliveryError('peer_misbehaved', 'not a GroupInfo of this group');
       }
       reports.push({ peer, groupInfo: got.groupInfo });
-      return reports;
+      if (++answers >= (options.stopAfter ?? Number.POSITIVE_INFINITY)) return reports;
     } catch (err) {
       reports.push({ peer, error: peerFailure(err) });
     }
