@@ -390,6 +390,11 @@ export interface ParleyCalls {
     verify(p: VerifyParams): Promise<VerifyResult>;
     /** The only way a changed key is accepted; the contact goes back to `unverified`. */
     acceptKeyChange(p: { userId: UserId }): Promise<Contact>;
+    /**
+     * The user keeps the pinned key: the new key's claim is dropped and the contact returns to
+     * the verification it had before the change (`conflict` when there is no change to reject).
+     */
+    rejectKeyChange(p: { userId: UserId }): Promise<Contact>;
   };
   groups: {
     list(): Promise<GroupSummary[]>;

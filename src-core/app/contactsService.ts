@@ -194,7 +194,7 @@ export class ContactsServiceImpl implements ContactsService, SessionParticipant 
     });
   }
 
-  /** Not in the API yet: the user keeps the pinned key; the new key's claim is dropped. */
+  /** The user keeps the pinned key; the new key's claim is dropped. */
   rejectKeyChange(p: { userId: UserId }): Promise<Contact> {
     return mapped('contacts.rejectKeyChange', async () => {
       const s = this.ctx.session();

@@ -11,7 +11,7 @@ import type { AppErrorCode } from './errors.js';
 import { AppError } from './errors.js';
 
 const STORE: Partial<Record<string, AppErrorCode>> = {
-  wrong_passphrase: 'unauthorized',
+  wrong_passphrase: 'wrong_passphrase',
   wrong_key: 'unauthorized',
   locked: 'conflict',
   not_found: 'not_found',
@@ -57,7 +57,7 @@ export function toAppError(err: unknown, during: string): AppError {
     new AppError(table[code] ?? 'internal', `${during}: ${layer} ${code}`, { cause: err });
   if (err instanceof StoreError) {
     if (err.code === 'wrong_passphrase') {
-      return new AppError('unauthorized', `${during}: wrong passphrase`, { cause: err });
+      return new AppError('wrong_passphrase', `${during}: wrong passphrase`, { cause: err });
     }
     return pick(STORE, 'store', err.code);
   }

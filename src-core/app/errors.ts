@@ -11,8 +11,10 @@ export const APP_ERROR_CODES = [
   /** A frame larger than the carrier accepts. Nothing was executed. */
   'too_large',
   'unknown_method',
-  /** No session, a wrong or used token, a refused origin. */
+  /** No session, a wrong or used token, a refused origin, a keychain key that does not open. */
   'unauthorized',
+  /** The passphrase does not open the profile's database. Nothing was read or written. */
+  'wrong_passphrase',
   /** Allowed to ask, but the group's policy says no (e.g. only admins remove). */
   'forbidden',
   /** The profile is locked; unlock first. */

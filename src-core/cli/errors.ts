@@ -55,6 +55,7 @@ const APP_EXIT: Record<AppErrorCode, number> = {
   too_large: EXIT.usage,
   unknown_method: EXIT.usage,
   unauthorized: EXIT.unauthorized,
+  wrong_passphrase: EXIT.unauthorized,
   forbidden: EXIT.forbidden,
   locked: EXIT.noProfile,
   not_found: EXIT.notFound,

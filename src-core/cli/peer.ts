@@ -27,7 +27,7 @@ export function newApp(g: GlobalOptions): ParleyApp {
   });
 }
 
-/** Opens the profile in this process: absent → `no_profile`, wrong passphrase → `unauthorized`. */
+/** Opens the profile in this process: absent → `no_profile`, wrong passphrase → `wrong_passphrase`. */
 export async function unlockLocal(app: ParleyApp): Promise<void> {
   const status = await app.profile.status();
   if (status.state === 'absent') {

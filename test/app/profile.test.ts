@@ -76,7 +76,7 @@ describe('app: profile lifecycle', () => {
     const before = await snapshot(join(dir, 'db'));
     expect(before.records).toBeGreaterThan(3);
     expect(await appErrorCode(app.profile.unlock({ passphrase: 'wrong horse' }))).toBe(
-      'unauthorized',
+      'wrong_passphrase',
     );
     expect(await appErrorCode(app.profile.unlock({}))).toBe('bad_request');
     expect(await snapshot(join(dir, 'db'))).toEqual(before);

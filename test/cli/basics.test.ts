@@ -67,11 +67,11 @@ describe('parley command: profile, errors, serve', () => {
     expect(r.code).toBe(3);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toEqual([
-      'parley: profile.unlock: wrong passphrase (unauthorized)',
+      'parley: profile.unlock: wrong passphrase (wrong_passphrase)',
     ]);
     const j = await run(profile, ['--json', 'id'], { PARLEY_PASSPHRASE: 'not the passphrase' });
     expect(j.code).toBe(3);
-    expect(j.lines).toEqual([{ error: { code: 'unauthorized', message: expect.any(String) } }]);
+    expect(j.lines).toEqual([{ error: { code: 'wrong_passphrase', message: expect.any(String) } }]);
     expect(j.stdout + j.stderr).not.toContain('not the passphrase');
   });
 

@@ -55,6 +55,7 @@ export const METHODS = {
   'contacts.safetyNumber': { params: z.strictObject({ userId: d.id }), result: d.safetyNumberView },
   'contacts.verify': { params: d.verifyParams, result: d.verifyResult },
   'contacts.acceptKeyChange': { params: z.strictObject({ userId: d.id }), result: d.contact },
+  'contacts.rejectKeyChange': { params: z.strictObject({ userId: d.id }), result: d.contact },
 
   'groups.list': { params: none, result: z.array(d.groupSummary) },
   'groups.create': {

@@ -10,6 +10,7 @@ const MEANING: Record<AppErrorCode, string> = {
   too_large: 'Too large to send',
   unknown_method: 'This version of Parley cannot do that',
   unauthorized: 'Not signed in to Parley',
+  wrong_passphrase: 'The passphrase is not right',
   forbidden: "The group's rules do not allow it",
   locked: 'Parley is locked',
   not_found: 'Not found',
