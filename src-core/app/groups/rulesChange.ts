@@ -4,8 +4,11 @@
  * the commit again after a lost epoch, on top of whatever won (delivery/changes.ts); the call
  * fails when MLS refuses it (`forbidden` when the group's policy does: we were demoted meanwhile),
  * when the change no longer applies to the rules the group now has (`conflict`: e.g. it would
- * leave the group without an admin), when we leave the group, or after `timeoutMs`.
+ * leave the group without an admin), when we leave the group, or after `timeoutMs`. Once
+ * merged, the edit is kept for the fork window and made again if that epoch's branch loses a fork.
  */
+import type { GroupSession } from '../../delivery/groupSession.js';
+import { DEFAULT_FORK_WINDOW } from '../../delivery/sessionOptions.js';
 import type { Group } from '../../mls/client/index.js';
 import { MlsError } from '../../mls/errors.js';
 import { AppError } from '../errors.js';
@@ -14,6 +17,19 @@ import type { GroupRules } from './groupRules.js';
 import { rulesOf } from './groupRules.js';
 import type { RulesEdit } from './rulesEdit.js';
 import { extensionsEdit } from './rulesEdit.js';
+import { RulesReplay } from './rulesReplay.js';
+
+/** Per session: our merged edits, made again after a lost fork (rulesReplay.ts). */
+const replays = new WeakMap<GroupSession, RulesReplay>();
+
+function replayOf(session: GroupSession): RulesReplay {
+  let r = replays.get(session);
+  if (r === undefined) {
+    r = new RulesReplay(session, DEFAULT_FORK_WINDOW, (run) => queueMicrotask(run));
+    replays.set(session, r);
+  }
+  return r;
+}
 
 const rulesNow = (g: Group): GroupRules | undefined => rulesOf(g.state.groupContext.extensions);
 
@@ -35,6 +51,7 @@ export function changeRules(
 ): Promise<void> {
   const e = hub.active(groupHex);
   const session = e.session;
+  const change = extensionsEdit(edit);
   return new Promise<void>((resolve, reject) => {
     let settled = false;
     const offs: (() => void)[] = [];
@@ -46,9 +63,12 @@ export function changeRules(
       if (err === undefined) resolve();
       else reject(err);
     };
-    const check = (): void => {
+    const check = (epoch?: bigint): void => {
       const rules = rulesNow(session.group);
-      if (rules !== undefined && done(rules)) return finish();
+      if (rules !== undefined && done(rules)) {
+        if (epoch !== undefined) replayOf(session).merged(change, epoch);
+        return finish();
+      }
       if (rules === undefined || edit(rules) === undefined) {
         finish(new AppError('conflict', 'the change no longer applies to the group’s rules'));
       }
@@ -58,7 +78,7 @@ export function changeRules(
       timeoutMs,
     );
     offs.push(
-      session.on('epoch', check),
+      session.on('epoch', (ev) => check(ev.epoch)),
       session.on('changeFailed', (f) => {
         if (f.change === 'extensions') finish(failure(f.error));
       }),
@@ -68,7 +88,7 @@ export function changeRules(
     );
     if (e.leaving) return finish(new AppError('conflict', 'we are leaving this group'));
     try {
-      session.changeExtensions(extensionsEdit(edit));
+      session.changeExtensions(change);
     } catch (err) {
       return finish(new AppError('conflict', 'we are no longer in this group', { cause: err }));
     }
