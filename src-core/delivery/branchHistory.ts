@@ -82,7 +82,11 @@ export function branchEntry(
     mergedAt,
     reach: reachOf(group, record),
     membersAfter: membersAfter(group, pending),
-    removed: pending.removed.flatMap((leaf) => before.filter((m) => m.leafIndex === leaf)),
+    // A resync (external commit) replaces the joiner's own leaf: nobody left the group.
+    removed:
+      pending.joiner !== undefined
+        ? []
+        : pending.removed.flatMap((leaf) => before.filter((m) => m.leafIndex === leaf)),
     added: pending.added.map((member, i) => ({
       member,
       keyPackage: pending.staged.added[i]!.keyPackage,
