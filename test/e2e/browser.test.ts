@@ -559,4 +559,37 @@ describe('browser mode, three profiles on loopback', () => {
     await erin.page.getByText('not verified').first().waitFor();
     expect(erin.problems).toEqual([]);
   }, 60_000);
+
+  it('a second device linked by scanning the QR code shown under Devices', async () => {
+    const fay = await person('Fay', (await newUser('Fay')).app);
+    await fay.page.goto(fay.served.url);
+    await nav(fay.page, 'Devices');
+    await fay.page.getByRole('button', { name: 'Show a link code' }).click();
+    const linkSection = fay.page.getByRole('region', { name: 'Link a new device' });
+    const code = (await linkSection.locator('code').textContent())!.trim();
+    await showToCamera(qrOfCode(code));
+
+    // The new device: a fresh install, first run, "add this device", the code by camera.
+    const phone = await person('Fay-phone');
+    await phone.page.goto(phone.served.url);
+    await phone.page.getByRole('heading', { name: 'Welcome to Parley' }).waitFor();
+    await phone.page.getByLabel('Add this device to my account').check();
+    await phone.page.getByRole('button', { name: 'Scan the link QR code' }).click();
+    const codeField = phone.page.getByLabel('Link code (from Devices on your other device)');
+    await expect.poll(() => codeField.inputValue(), { timeout: STEP }).toBe(code);
+    expect(await cameraTracks(phone.page)).toEqual(['ended']);
+    await phone.page.getByLabel("This device's name").fill("Fay's phone");
+    await phone.page.getByLabel('Passphrase', { exact: true }).fill(PASS);
+    await phone.page.getByLabel('Passphrase again').fill(PASS);
+    await shot(phone.page, '13-link-this-device');
+    await phone.page.getByRole('button', { name: 'Link this device' }).click();
+    await phone.page.getByRole('navigation', { name: 'Screens' }).waitFor();
+    expect((await phone.app.identity.me()).displayName).toBe('Fay');
+
+    // Fay's first device sees the new one arrive and ends the offer.
+    await fay.page.getByRole('status').filter({ hasText: "Fay's phone is now linked" }).waitFor();
+    await fay.page.getByText("Fay's phone", { exact: true }).waitFor();
+    await shot(fay.page, '14-device-linked');
+    for (const p of [fay, phone]) expect(p.problems).toEqual([]);
+  }, 60_000);
 });
