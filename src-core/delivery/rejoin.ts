@@ -17,10 +17,15 @@
  * fork point of the epoch — must span an election timeout, while each makes us publish our
  * branch: a member that can follow has moved on by then.
  *
- * Chosen over an external commit (RFC 9420 §12.4.3.2): the MLS client has no external-commit
- * support yet, and a re-add needs no new wire format and no GroupInfo served to non-members.
+ * The fallback: a member whose session rejoins by external commit (externalRejoin.ts, the
+ * session's `rejoin` option) does so itself and sends no such heartbeat. The re-add stays for
+ * what only the leader can see — a member that restarted on a branch that lost has an empty fork
+ * window and cannot tell it is stuck — and for members whose app wires no GroupInfo fetching.
+ * A member is re-added once per stuck epoch: once it is back in the tree (the re-add merged) it
+ * can be re-added again if it gets stuck at a later epoch.
  * Limit: a replayed old heartbeat of a committer makes the leader re-add a member that was fine
- * (a churn of two commits; nobody gets in who was not in). The check bounds it to the fork window.
+ * (a churn of two commits; nobody gets in who was not in), once per epoch it names. The check
+ * bounds it to the fork window.
  */
 import type { Group, GroupMember, KeyPackageInput } from '../mls/client/index.js';
 import type { BranchHistory } from './branchHistory.js';
@@ -83,9 +88,18 @@ function signedByLeaf(state: Group, hb: Heartbeat): boolean {
   }
 }
 
-/** Both sides of the re-add: the leader's (once per member) and the stuck member's heartbeats. */
+/** Remembered (stuck epoch, member) pairs already re-added: a replay cannot repeat one. */
+const DONE_KEPT = 1024;
+
+/**
+ * Both sides of the re-add: the leader's (once per member and stuck epoch, one at a time per
+ * member) and the stuck member's heartbeats.
+ */
 export class Rejoins {
+  /** Members being re-added (removal or add outstanding), by signature key. */
   private readonly reAdding = new Set<string>();
+  /** `epoch/key` of re-adds started, oldest first. */
+  private readonly done = new Set<string>();
   private readonly firstSeen = new Map<string, number>();
   private adds: Extract<Change, { kind: 'add' }>[] = [];
   private lastBeat = Number.NEGATIVE_INFINITY;
@@ -113,10 +127,13 @@ export class Rejoins {
     for (const m of [stuck.member, ...stuck.added]) {
       const key = hashKey(m.signatureKey);
       const inTree = members.some((x) => bytesEqual(x.signatureKey, m.signatureKey));
-      if (this.reAdding.has(key) || !inTree) continue;
+      const once = `${hb.epoch}/${key}`;
+      if (this.reAdding.has(key) || this.done.has(once) || !inTree) continue;
       const keyPackage = this.freshKeyPackage?.(m);
       if (keyPackage === undefined) continue;
       this.reAdding.add(key);
+      this.done.add(once);
+      while (this.done.size > DONE_KEPT) this.done.delete(this.done.values().next().value!);
       this.adds.push({ kind: 'add', keyPackage: keyPackageOf(keyPackage) });
       out.push({ kind: 'remove', signatureKey: m.signatureKey });
     }
@@ -124,14 +141,20 @@ export class Rejoins {
   }
   /**
    * The adds whose removal is merged, from the tick after it: a removal and the re-add are two
-   * commits (changes.ts), and the add goes out once the member's old leaf is gone.
+   * commits (changes.ts), and the add goes out once the member's old leaf is gone. A member back
+   * in the tree with no add of ours outstanding is re-added: it may be re-added again later.
    */
   addsDue(current: Group): Change[] {
     const members = current.members();
+    const inTree = (key: Uint8Array): boolean =>
+      members.some((m) => bytesEqual(m.signatureKey, key));
     const gone = (c: Extract<Change, { kind: 'add' }>): boolean =>
-      !members.some((m) => bytesEqual(m.signatureKey, c.keyPackage.leafNode.signatureKey));
+      !inTree(c.keyPackage.leafNode.signatureKey);
     const due = this.adds.filter(gone);
     this.adds = this.adds.filter((c) => !gone(c));
+    if (this.reAdding.size > 0 && this.adds.length === 0) {
+      for (const m of members) this.reAdding.delete(hashKey(m.signatureKey));
+    }
     return due;
   }
 

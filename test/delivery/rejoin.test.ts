@@ -138,4 +138,54 @@ describe('rejoin by re-add', () => {
     expect(commitsAfter(alice, before)).toBe(2);
     expect(alice.session.group.members()).toHaveLength(3);
   });
+  it('a member re-added once and stuck again at a later epoch is re-added again', () => {
+    const { f, freshFor } = group();
+    const alice = f.members[0]!;
+    const { bob, sync } = bobRestartsBehindHisCommit(f);
+    for (const env of sync) bob.session.receive(env);
+    f.run(ELECTION_MS + 3_000);
+    expect(freshFor).toEqual(['bob']);
+    const first = alice.seen.welcome!.at(-1)!;
+    bob.session.destroy();
+    const nb = f.attach('bob', bob.client, bob.keys, first.welcome);
+    f.members.splice(1, 1); // the re-added bob (attached last) stands in for the old one
+    f.members.splice(1, 0, f.members.pop()!);
+    expect(nb.session.epoch).toBe(4n);
+    f.run(2_000);
+    // Bob commits again and crashes again behind his commit, now at epoch 4.
+    let snapshot: Map<string, Uint8Array> | undefined;
+    const off = nb.session.on('published', (p) => {
+      if (p.kind === EnvelopeKind.commit && snapshot === undefined) {
+        snapshot = new Map(encodeGroupState(nb.session.group.state));
+      }
+    });
+    nb.session.update();
+    f.run(1_000);
+    off();
+    expect(alice.session.epoch).toBe(5n);
+    const again = [...nb.published, ...alice.published]
+      .filter((p) => p.epoch === 4n && p.kind !== EnvelopeKind.heartbeat)
+      .map((p) => p.envelope);
+    nb.session.destroy();
+    const session = new GroupSession({
+      group: new Group(decodeGroupState(snapshot!, { suite: f.suite })),
+      ports: { clock: f.clock, channels: f.net.port('bob') },
+      timing: { electionTimeoutMs: ELECTION_MS },
+    });
+    const seen = record(session);
+    session.start();
+    for (const env of again) session.receive(env);
+    expect(seen.rejoinNeeded?.map((e) => e.forkEpoch)).toEqual([4n]);
+    f.run(ELECTION_MS + 3_000);
+    // Re-added a second time: a removal and an add past epoch 5.
+    expect(freshFor).toEqual(['bob', 'bob']);
+    expect(alice.session.epoch).toBe(7n);
+    const second = alice.seen.welcome!.at(-1)!;
+    expect(second).not.toBe(first);
+    session.destroy();
+    const nb2 = f.attach('bob (twice)', bob.client, bob.keys, second.welcome);
+    alice.session.send(text('twice back'));
+    f.run(500);
+    expect(nb2.seen.message?.map((m) => untext(m.data))).toEqual(['twice back']);
+  });
 });
