@@ -9,6 +9,7 @@
  */
 import type { Group, KeyPackageInput } from '../mls/client/index.js';
 import { MlsError } from '../mls/errors.js';
+import { ProposalType } from '../mls/proposal.js';
 import { SeenMessages, decodeApplicationFrame } from './applicationFrame.js';
 import { BranchHistory } from './branchHistory.js';
 import type { BranchEntry } from './branchHistory.js';
@@ -140,9 +141,13 @@ export class GroupSession {
     return this.election.leader;
   }
 
-  /** Whether we order commits now (a leaving leader stops leading). */
+  /**
+   * Whether we order commits now. A leader whose removal is proposed stops leading (§12.2: it
+   * cannot commit its own removal; the others take over after the timeout), whether it asked to
+   * leave or not: a leaver that restarted has forgotten it asked, but the proposal is cached.
+   */
   get isLeader(): boolean {
-    return this.election.isLeader && !this.own.isLeaving;
+    return this.election.isLeader && !this.own.isLeaving && !this.removalProposed();
   }
 
   /** Whether we are rejoining by external commit (we cannot follow; serve no GroupInfo now). */
@@ -488,7 +493,7 @@ export class GroupSession {
     const now = this.clock.now();
     this.sequencer.tick(now);
     const deadline = this.election.claimDeadline(this.memberLeaves());
-    const claims = !this.own.isLeaving && !this.external.active;
+    const claims = !this.own.isLeaving && !this.external.active && !this.removalProposed();
     if (deadline !== undefined && now >= deadline && claims) {
       this.election.claim(now);
       this.leaderChanged();
@@ -577,6 +582,17 @@ export class GroupSession {
     this.candidates.clear();
     this.records.clear();
     this.unfollowable.clear();
+  }
+
+  /** Whether a cached proposal of this epoch removes us (see isLeader). */
+  private removalProposed(): boolean {
+    const self = this.current.ownLeaf;
+    for (const p of this.current.state.proposals.list()) {
+      const { proposal } = p;
+      if (proposal.proposalType !== ProposalType.remove || !('remove' in proposal)) continue;
+      if (proposal.remove.removed === self) return true;
+    }
+    return false;
   }
 
   private memberLeaves(): number[] {

@@ -126,6 +126,12 @@ interface Incarnation {
   readonly outbox: Map<MessageId, string>;
   syncing: boolean;
   syncAgain: boolean;
+  /** Members removed, by name, with the epoch their removal started. */
+  readonly removed: Map<string, bigint>;
+  /** The next catch-up also asks one more peer, in turn (see the 'epoch' handler). */
+  askAnother: boolean;
+  /** Which peer that is next. */
+  anotherTurn: number;
   /** Peers that came into reach since the last catch-up. */
   readonly newcomers: Set<string>;
   /** Peers we could reach on the channel at the last look; a newcomer among them means a heal. */
@@ -214,6 +220,9 @@ export class Member {
       outbox: new Map(),
       syncing: false,
       syncAgain: false,
+      removed: new Map(),
+      askAnother: false,
+      anotherTurn: 0,
       newcomers: new Set(),
       reachable: new Set(),
       pendingRecords: new Map(),
@@ -225,7 +234,10 @@ export class Member {
     inc.server = new SyncServer({
       log: inc.log,
       requests: ports.requests,
-      authorize: (peer) => this.view()?.roster.includes(peer) === true,
+      // Members, and those removed lately: a removed member that lost the commit removing it
+      // learns it only from a log (it cannot read anything after it; ciphertexts only).
+      authorize: (peer) =>
+        this.view()?.roster.includes(peer) === true || this.removedLately(inc, peer),
     });
     inc.client = new SyncClient({
       log: inc.log,
@@ -293,19 +305,23 @@ export class Member {
         this.observer.merged(this, hex(e.commitHash), e.epoch - 1n, viewOf(session.group));
         this.persist(session);
         // The epoch just left is readable for a few epochs more (MLS past epochs): fetch what
-        // the channel lost of it now, before a quick run of commits leaves it behind.
+        // the channel lost of it now, before a quick run of commits leaves it behind. From one
+        // more peer than usual: application messages have no sequence, so a peer that lost one
+        // too looks complete (a catch-up stops at the first peer holding every commit).
+        inc.askAnother = true;
         this.catchUp(inc);
       }),
     );
     session.on('membership', (e) =>
-      guard('membership', () =>
+      guard('membership', () => {
+        for (const m of e.removed) inc.removed.set(nameOf(m), e.epoch);
         this.observer.membership(
           this,
           e.removed.map(nameOf),
           e.added.map(nameOf),
           viewOf(session.group),
-        ),
-      ),
+        );
+      }),
     );
     session.on('message', (e) =>
       guard('message', () => {
@@ -557,6 +573,11 @@ export class Member {
       // at the first peer with every commit, and only they have the messages sent on their side.
       const newcomers = [...inc.newcomers].filter((p) => peers.includes(p));
       inc.newcomers.clear();
+      if (inc.askAnother && peers.length > 1) {
+        inc.askAnother = false;
+        const another = peers[1 + (inc.anotherTurn++ % (peers.length - 1))]!;
+        if (!newcomers.includes(another)) newcomers.push(another);
+      }
       for (const p of newcomers) if (this.inc === inc && session.isRunning) await once([p]);
     };
     run()
@@ -570,6 +591,13 @@ export class Member {
           this.catchUp(inc);
         }
       });
+  }
+
+  /** Removed within the last REMOVED_SERVED_EPOCHS epochs (and not back since). */
+  private removedLately(inc: Incarnation, peer: string): boolean {
+    const at = inc.removed.get(peer);
+    const now = inc.session?.epoch;
+    return at !== undefined && now !== undefined && now - at < REMOVED_SERVED_EPOCHS;
   }
 
   private syncFloor(epoch: bigint): bigint {
@@ -615,6 +643,9 @@ export class Member {
     }
   }
 }
+
+/** How long a removed member is still served our log (the fork window's length). */
+const REMOVED_SERVED_EPOCHS = 8n;
 
 function floorEpoch(epoch: bigint, back: number): bigint {
   const b = BigInt(back);
