@@ -291,6 +291,38 @@ async function screensEverywhere(alice: Person): Promise<void> {
   expect(problems).toEqual([]);
 }
 
+/** The focused element: its tag and the start of its text. */
+const focused = (page: Page): Promise<string> =>
+  page.evaluate(
+    `(() => { const a = document.activeElement; return a.tagName.toLowerCase() + ' ' + a.textContent.trim().slice(0, 20); })()`,
+  ) as Promise<string>;
+
+/**
+ * At 480×640 one pane shows at a time, so the control that opened a screen disappears with the
+ * list: focus goes to the new screen's heading, and Escape walks back (group → chat → list) with
+ * focus landing on what is shown, ending on the chat it came from.
+ */
+async function keyboardInANarrowWindow(page: Page): Promise<void> {
+  await page.setViewportSize({ width: 480, height: 640 });
+  await nav(page, 'Chats');
+  await chatButton(page, 'Team').focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'Team', level: 1 }).waitFor();
+  await expect.poll(() => focused(page)).toBe('h1 Team');
+  await page.keyboard.press('Tab');
+  expect(await focused(page)).toBe('button Group');
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'Membership log' }).waitFor();
+  await expect.poll(() => focused(page)).toBe('h1 Team');
+  await page.keyboard.press('Escape');
+  await page.getByRole('log').waitFor();
+  await expect.poll(() => focused(page)).toBe('h1 Team');
+  await page.keyboard.press('Escape');
+  await chatButton(page, 'Team').waitFor();
+  await expect.poll(() => focused(page)).toMatch(/^button Team/);
+  await page.setViewportSize({ width: 1100, height: 800 });
+}
+
 function memberRow(page: Page, name: string): Locator {
   return page.locator('li.member').filter({ hasText: name });
 }
@@ -513,6 +545,7 @@ describe('browser mode, three profiles on loopback', () => {
 
     await changeRoleAndRules(alice, bob);
     await screensEverywhere(alice);
+    await keyboardInANarrowWindow(alice.page);
 
     for (const p of [alice, bob, carol]) expect(p.problems).toEqual([]);
   }, 120_000);
