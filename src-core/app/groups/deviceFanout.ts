@@ -93,6 +93,8 @@ export class DeviceFanout implements SessionParticipant {
   #sinkBefore: Session['recordSink'];
   /** Groups this device was in or joined this session (a new one is written down for the rest). */
   readonly #known = new Set<string>();
+  /** Per user key (hex): the record sequence whose revocations were swept for already. */
+  readonly #swept = new Map<string, bigint>();
   #pendingChain: Promise<void> = Promise.resolve();
 
   private constructor(readonly ctx: AppContext) {}
@@ -131,13 +133,13 @@ export class DeviceFanout implements SessionParticipant {
       this.ctx.events.on((ev) => {
         if (ev.event === 'contact.changed') {
           const key = s.trust.contact(ev.data.contact.userId)?.userKey;
-          if (key !== undefined) this.sweep(key);
-        } else if (ev.event === 'group.member_changed') {
-          this.sweep(undefined, ev.data.groupId);
+          if (key !== undefined) this.#sweepOnce(s, key);
         } else if (ev.event === 'group.changed') {
           const g = ev.data.group;
           if (g.state !== 'active' || this.#known.has(g.groupId)) return;
           this.#known.add(g.groupId);
+          // A tree received on joining is checked for its chains only (identity README).
+          this.sweep(undefined, g.groupId);
           void this.#joined(s, g.groupId).catch((err: unknown) => {
             if (this.#live(s))
               console.error('app: device fan-out', err instanceof Error ? err.name : err);
@@ -161,6 +163,7 @@ export class DeviceFanout implements SessionParticipant {
     this.#owed.clear();
     this.#removing.clear();
     this.#known.clear();
+    this.#swept.clear();
     this.#session = undefined;
   }
 
@@ -416,6 +419,19 @@ export class DeviceFanout implements SessionParticipant {
   }
 
   /**
+   * A contact changed (presence, a record): sweep its user's devices once per record that
+   * revokes any, not on every presence change.
+   */
+  #sweepOnce(s: Session, userKey: Uint8Array): void {
+    const record = s.records.newestRecord(userKey);
+    if (record === undefined || record.revoked.length === 0) return;
+    const id = hexOf(userKey);
+    if (this.#swept.get(id) === record.sequence) return;
+    this.#swept.set(id, record.sequence);
+    this.sweep(userKey);
+  }
+
+  /**
    * Asks each group's session to remove the revoked devices we may remove: in every group, or in
    * `groupHex` only; of every user, or of the user with key `userKey` only.
    */
@@ -494,6 +510,12 @@ export class DeviceFanout implements SessionParticipant {
     if (findDevice(record, self) !== undefined && !isRevoked(record, self)) {
       // Checks the signature; stores it; hands it to our contacts (they may not have it yet).
       await publishOwnRecord(s, record);
+      // Another device of ours revoked one: as if we had (its peers unbound, groups swept).
+      for (const r of record.revoked) {
+        this.#owed.delete(deviceIdOf(r.deviceKey));
+        await unbindOwnDevice(s, r.deviceKey);
+      }
+      if (record.revoked.length > 0) this.sweep(record.userKey);
       return;
     }
     const outcome = s.records.add(bytes);
