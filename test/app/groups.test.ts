@@ -274,15 +274,17 @@ describe('app: groups over libp2p on 127.0.0.1', () => {
     );
     expect(ca!.code).toBe(cd!.code);
 
-    // Policy: the defaults from the group's context; changing it is not possible yet.
+    // Policy: the defaults from the group's context; an admin changes it for everyone
+    // (test/app/groupPolicy.test.ts and groupRoles.test.ts go further).
     expect(await dave.app.groups.policy({ groupId: gid })).toMatchObject({ membership: 'admins' });
     const policy = await alice.app.groups.policy({ groupId: gid });
     expect(await alice.app.groups.setPolicy({ groupId: gid, policy })).toEqual(policy);
-    expect(
-      await appErrorCode(
-        alice.app.groups.setPolicy({ groupId: gid, policy: { ...policy, membership: 'everyone' } }),
-      ),
-    ).toBe('conflict');
+    const open = { ...policy, membership: 'everyone' as const };
+    expect(await alice.app.groups.setPolicy({ groupId: gid, policy: open })).toEqual(open);
+    await waitFor(
+      async () => (await dave.app.groups.policy({ groupId: gid })).membership === 'everyone',
+      'dave sees the new policy',
+    );
     expect(await appErrorCode(dave.app.groups.setPolicy({ groupId: gid, policy }))).toBe(
       'forbidden',
     );
