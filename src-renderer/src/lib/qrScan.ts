@@ -1,29 +1,12 @@
 /**
- * What the QR scanner needs beside the camera: decoding one video frame with jsQR, and the
- * camera's failures in words a person can act on. No DOM here beyond the types.
+ * What the QR scanner needs beside the camera: the scanned result's shape, the frame size to
+ * decode at, and the camera's failures in words a person can act on. The decoder itself
+ * (qrDecode.ts, jsQR) is loaded only when a scanner opens.
  */
-import jsQR from 'jsqr';
 
 /** What a scan found: the symbol's bytes, and the same as text (codes are ASCII). */
 export type Scanned =
   { source: 'camera'; text: string; bytes: Uint8Array } | { source: 'paste'; text: string };
-
-/** RGBA pixels, as `CanvasRenderingContext2D.getImageData` gives them. */
-export interface Frame {
-  data: Uint8ClampedArray;
-  width: number;
-  height: number;
-}
-
-/**
- * The QR symbol in a frame, or null. Codes on a screen in a dark theme are sometimes drawn light
- * on dark, so both polarities are tried (jsQR's `attemptBoth`; about twice the work).
- */
-export function decodeFrame(frame: Frame): Scanned | null {
-  const found = jsQR(frame.data, frame.width, frame.height, { inversionAttempts: 'attemptBoth' });
-  if (found === null || found.binaryData.length === 0) return null;
-  return { source: 'camera', text: found.data, bytes: Uint8Array.from(found.binaryData) };
-}
 
 /** Longest side a frame is scaled down to before decoding: jsQR's cost grows with the pixels. */
 export const MAX_SCAN_SIDE = 800;
