@@ -45,8 +45,16 @@ export interface ForkHost {
   replayBuffered(): void;
 }
 
+/** Proposals of past epochs kept for judging a fork there, per epoch (the rest dropped). */
+const PAST_PROPOSALS_KEPT = 64;
+
 export class ForkRecovery {
   private readonly evidence: ForeignEvidence;
+  /**
+   * Proposals of epochs we passed (perhaps another branch's): that branch's first commit may
+   * cite them by reference, and MLS on the fork point can process it only once it has them.
+   */
+  private readonly proposals = new Map<bigint, Uint8Array[]>();
 
   constructor(
     private readonly host: ForkHost,
@@ -76,6 +84,17 @@ export class ForkRecovery {
     this.resolve(env.epoch, key);
   }
 
+  /** A proposal of an epoch we passed, kept while that epoch is in the fork window. */
+  pastProposal(epoch: bigint, mls: Uint8Array): void {
+    const oldest = this.host.history.all()[0]?.epoch;
+    if (oldest === undefined || epoch < oldest) return;
+    for (const e of [...this.proposals.keys()]) if (e < oldest) this.proposals.delete(e);
+    const kept = this.proposals.get(epoch) ?? [];
+    if (kept.length >= PAST_PROPOSALS_KEPT || kept.some((p) => bytesEqual(p, mls))) return;
+    kept.push(mls);
+    this.proposals.set(epoch, kept);
+  }
+
   /** A record and a commit of another branch for `epoch` may both be here: apply the rule. */
   private resolve(epoch: bigint, key: string): void {
     const found = this.evidence.complete(key);
@@ -92,6 +111,15 @@ export class ForkRecovery {
         reports.rejoin(epoch, 'a fork before the window', outbox.unsettled());
       }
       return;
+    }
+    // The other branch's proposals of that epoch first (MLS refuses them on our fork point when
+    // they are ours, already processed there, or of yet another branch: nothing changes then).
+    for (const p of this.proposals.get(epoch) ?? []) {
+      try {
+        forkPoint.process(p);
+      } catch {
+        // not for this fork point
+      }
     }
     const judged = judgeFork(entry, forkPoint, found.record, found.commit);
     if (judged.keepOurs) {

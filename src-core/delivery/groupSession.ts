@@ -363,7 +363,10 @@ export class GroupSession {
     if (env.kind === EnvelopeKind.application)
       return this.onMessage(env.mlsMessage, env.epoch, bytes);
     // A proposal of a past epoch: its sender is behind (e.g. a leaver missing its removal).
-    if (env.kind === EnvelopeKind.proposal) return this.sequencer.republishBranch();
+    if (env.kind === EnvelopeKind.proposal) {
+      this.forks.pastProposal(env.epoch, env.mlsMessage);
+      return this.sequencer.republishBranch();
+    }
     this.forks.pastOrdering(env, bytes);
   }
 
