@@ -168,7 +168,11 @@ export function createGroupsService(ctx: AppContext, deps: GroupsServiceDeps = {
         if (roleOf(rules, hub.myUserId) !== 'admin') {
           throw new AppError('forbidden', 'only admins change roles');
         }
-        if (p.role === 'member' && rules.admins.every((a) => a === p.userId)) {
+        // Users in the tree when the edit runs (an admin who left still stands in the list).
+        const present = (): ReadonlySet<string> =>
+          new Set(e.session.group.members().map((m) => userIdOfCredential(m.credential) ?? ''));
+        const others = rules.admins.filter((a) => a !== p.userId && present().has(a));
+        if (p.role === 'member' && others.length === 0) {
           throw new AppError(
             'conflict',
             'the last admin cannot step down; make another admin first',
@@ -177,7 +181,7 @@ export function createGroupsService(ctx: AppContext, deps: GroupsServiceDeps = {
         await changeRules(
           hub,
           e.hex,
-          roleEdit(p.userId, p.role),
+          roleEdit(p.userId, p.role, present),
           (r) => roleOf(r, p.userId) === p.role,
         );
         const now = hub.views.members(e).find((m) => m.userId === p.userId);

@@ -159,5 +159,18 @@ describe('app: roles changed after creation (GroupContextExtensions commits)', (
       );
     }
     expect(hubs[0]!.get(gid).group!.epoch).toBe(epoch + 1n);
+
+    // An admin who left still stands in the rules, but does not count as the group's admin.
+    const [aId, bId] = ids;
+    await alice.groups.setRole({ groupId: gid, userId: bId, role: 'admin' });
+    await bob.groups.leave({ groupId: gid });
+    await waitFor(
+      async () => (await alice.groups.members({ groupId: gid })).length === 2,
+      'bob gone',
+    );
+    expect(rulesOf(hubs[0]!.get(gid).group!.state.groupContext.extensions)?.admins).toContain(bId);
+    expect(
+      await appErrorCode(alice.groups.setRole({ groupId: gid, userId: aId, role: 'member' })),
+    ).toBe('conflict');
   });
 });

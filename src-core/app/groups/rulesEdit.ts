@@ -31,8 +31,15 @@ export function extensionsEdit(edit: RulesEdit): ExtensionsEdit {
   };
 }
 
-/** `userId` gets `role`; never leaves the group without an admin. */
-export function roleEdit(userId: string, role: Role): RulesEdit {
+/**
+ * `userId` gets `role`; never leaves the group without an admin among its members (`present`:
+ * the user ids in the tree when the edit runs; an admin who left still stands in the list).
+ */
+export function roleEdit(
+  userId: string,
+  role: Role,
+  present: () => ReadonlySet<string>,
+): RulesEdit {
   return (rules) => {
     const has = rules.admins.includes(userId);
     if (role === 'admin') {
@@ -41,7 +48,8 @@ export function roleEdit(userId: string, role: Role): RulesEdit {
     }
     if (!has) return undefined;
     const admins = rules.admins.filter((a) => a !== userId);
-    return admins.length === 0 ? undefined : { ...rules, admins };
+    const here = present();
+    return admins.some((a) => here.has(a)) ? { ...rules, admins } : undefined;
   };
 }
 
