@@ -14,6 +14,8 @@ import {
   compareSafetyQr,
   decodeIdentityRecord,
   encodeIdentityRecord,
+  findDevice,
+  isRevoked,
   safetyHalf,
   safetyNumber,
   safetyQrMatrix,
@@ -275,7 +277,7 @@ export class ContactsServiceImpl implements ContactsService, SessionParticipant 
 
   /** A contact's device introduces itself again (it connected, or it just redeemed our invite). */
   async #onHello(s: Session, body: Uint8Array, from: string): Promise<Uint8Array> {
-    if (s.contacts.contactOfPeer(from) === undefined) {
+    if (s.contacts.contactOfPeer(from) === undefined && !this.#newDeviceOfContact(s, body, from)) {
       // Our record goes to contacts only; strangers get nothing from us here.
       throw new DeliveryError('not_member', 'not a contact');
     }
@@ -288,6 +290,26 @@ export class ContactsServiceImpl implements ContactsService, SessionParticipant 
     const accepted = await this.#accept(s, checked, from);
     if (accepted.kind === 'contact' && !accepted.keyChanged) void this.#topUp(s, from);
     return makeIntroduction(s.identity.record, s.identity.deviceKey, s.node.peerId);
+  }
+
+  /**
+   * An unbound peer whose introduction proves a current device of a pinned contact (linked after
+   * we met; it learnt of us from the contact's other device, ownContacts.ts) is that contact's.
+   */
+  #newDeviceOfContact(s: Session, body: Uint8Array, from: string): boolean {
+    try {
+      const c = checkIntroduction(body, from, this.ctx.nowSeconds());
+      const t = s.trust.contactByKey(c.record.userKey);
+      // Not a device the newest record we hold revoked or dropped (its old record still lists it).
+      const newest = s.records.newestRecord(c.record.userKey);
+      if (newest !== undefined && isRevoked(newest, c.deviceKey)) return false;
+      if (newest !== undefined && newest.sequence > c.record.sequence) {
+        if (findDevice(newest, c.deviceKey) === undefined) return false;
+      }
+      return t !== undefined && t.state !== 'changed';
+    } catch {
+      return false;
+    }
   }
 
   /** Sends our introduction to a contact's device and takes its answer. */

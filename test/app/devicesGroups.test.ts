@@ -183,4 +183,37 @@ describe('app: a user’s devices in the user’s groups', () => {
     // It is no longer served as Alice's device.
     expect((await alice.app.devices.list()).map((d) => d.deviceId)).not.toContain(phoneDeviceId);
   });
+
+  it('records travel between our devices, and the new device can revoke the old one', async () => {
+    const { alice, bob, phone, aId, g1 } = await aliceWithPhone();
+    const laptopId = (await alice.app.identity.me()).deviceId;
+    // A rename on the laptop reaches the phone (it adopts the newer record of its own user).
+    await alice.app.identity.setDisplayName({ displayName: 'Alice L.' });
+    await waitFor(
+      async () => (await phone.app.identity.me()).displayName === 'Alice L.',
+      'the phone takes the renamed record',
+    );
+    await waitFor(
+      async () =>
+        (await phone.app.devices.list()).some(
+          (d) => d.deviceId === laptopId && d.lastSeenAt !== null,
+        ),
+      'the phone knows which peer is the laptop',
+    );
+    // The phone knows Alice's contacts (from the laptop) and Bob knows the phone as Alice's.
+    await waitFor(
+      async () =>
+        (await phone.app.contacts.list()).some((c) => c.displayName === 'Bob' && c.online),
+      'the phone has Bob as an online contact',
+    );
+    expect((await bob.app.contacts.list()).filter((c) => c.userId === aId)).toHaveLength(1);
+    await phone.app.devices.revoke({ deviceId: laptopId });
+    await waitFor(async () => (await stateOf(alice.app, g1)) === 'removed', 'the laptop is out');
+    await waitFor(async () => (await devicesOf(bob.app, g1, aId)) === 1, 'bob: 1 device');
+    await phone.app.messages.send({ groupId: g1, text: 'only the phone now' });
+    await waitFor(
+      async () => (await texts(bob.app, g1)).includes('only the phone now'),
+      'bob reads the phone',
+    );
+  });
 });

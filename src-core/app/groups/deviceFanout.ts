@@ -44,6 +44,7 @@ import { CONTACT_PROTOCOL } from '../contactsService.js';
 import { AppError } from '../errors.js';
 import { publishOwnRecord } from '../identityService.js';
 import { checkIntroduction, makeIntroduction } from '../introduction.js';
+import { fetchOwnContacts, serveOwnContacts } from '../ownContacts.js';
 import { bindOwnPeer, ownPeers, unbindOwnDevice } from '../ownDevices.js';
 import { revokedMembers } from './deviceRevocation.js';
 import type { GroupEntry } from './groupHub.js';
@@ -127,6 +128,7 @@ export class DeviceFanout implements SessionParticipant {
       void this.#onRecord(s, bytes).catch(() => undefined);
     };
     this.#offs.push(
+      serveOwnContacts(s),
       s.node.events.on('peer:online', ({ peerId }) => {
         if (s.contacts.contactOfPeer(peerId) === s.userId) this.meet(peerId);
       }),
@@ -248,6 +250,10 @@ export class DeviceFanout implements SessionParticipant {
       );
     }
     if (isRevoked(s.identity.record, checked.deviceKey)) return;
+    // Its contacts we lack (a linked device starts with none); best effort, the next meeting
+    // asks again.
+    await fetchOwnContacts(s, peerId).catch(() => 0);
+    if (!this.#live(s)) return;
     await this.#handOverOwed(s, peerId, deviceIdOf(checked.deviceKey));
     await this.#fanOut(s, peerId, checked.deviceKey);
   }
