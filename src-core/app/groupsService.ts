@@ -59,6 +59,29 @@ export function createGroupsService(ctx: AppContext, deps: GroupsServiceDeps = {
     }
   };
 
+  /**
+   * Leaving as the group's last admin (no other device of ours stays): the remaining member with
+   * the lowest leaf becomes admin first, so the group is never left without one.
+   */
+  const handOverAdmin = async (groupHex: string): Promise<void> => {
+    const e = hub.active(groupHex);
+    const rules = hub.rules(e);
+    const me = hub.myUserId;
+    if (rules === undefined || roleOf(rules, me) !== 'admin') return;
+    const others = e.group
+      .members()
+      .filter((m) => m.leafIndex !== e.group.ownLeaf)
+      .map((m) => userIdOfCredential(m.credential))
+      .filter((u): u is string => u !== undefined);
+    if (others.length === 0 || others.some((u) => u === me || rules.admins.includes(u))) return;
+    const successor = others[0]!;
+    const present = (): ReadonlySet<string> =>
+      new Set(e.session.group.members().map((m) => userIdOfCredential(m.credential) ?? ''));
+    await changeRules(hub, groupHex, roleEdit(successor, 'admin', present), (r) =>
+      r.admins.some((a) => a !== me && present().has(a)),
+    );
+  };
+
   return {
     list: () =>
       mapped('groups.list', async () => {
@@ -118,6 +141,7 @@ export function createGroupsService(ctx: AppContext, deps: GroupsServiceDeps = {
     leave: (p) =>
       mapped('groups.leave', async () => {
         const e = hub.active(p.groupId);
+        await handOverAdmin(e.hex);
         e.leaving = true;
         if (e.group.members().length === 1) {
           // Nobody is left to commit our removal: the group ends here.

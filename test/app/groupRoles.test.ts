@@ -110,6 +110,18 @@ describe('app: roles changed after creation (GroupContextExtensions commits)', (
       );
       expect(policyRules?.admins).toEqual([bId]);
     }
+
+    // Bob, the last admin, leaves: the remaining member with the lowest leaf (Alice) is made
+    // admin first, so the group keeps one.
+    await bob.groups.leave({ groupId: gid });
+    for (const app of [alice, carol]) {
+      await waitFor(async () => (await roleAt(app, gid, aId)) === 'admin', 'alice admin again');
+      await waitFor(
+        async () => (await app.groups.members({ groupId: gid })).length === 2,
+        'bob gone',
+      );
+    }
+    expect((await bob.groups.list())[0]!.state).toBe('left');
   });
 
   it("a non-admin's GroupContextExtensions commit is refused by every other member", async () => {
