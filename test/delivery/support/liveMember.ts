@@ -27,6 +27,7 @@ import {
   decodeEnvelope,
   encodeEnvelope,
 } from '../../../src-core/delivery/envelope.js';
+import { GroupInfoServer, fetchGroupInfo } from '../../../src-core/delivery/groupInfoService.js';
 import { GroupSession } from '../../../src-core/delivery/groupSession.js';
 import { logBacklog } from '../../../src-core/delivery/logBacklog.js';
 import type { GroupSessionTiming } from '../../../src-core/delivery/groupSession.js';
@@ -128,6 +129,8 @@ export class LiveMember {
   private readonly commitIds = new Map<string, Uint8Array>();
 
   session: GroupSession | undefined;
+  /** Rejoin by external commit (the session's `rejoin` option over 'groupinfo'); set before up(). */
+  externalRejoin = false;
   peerId = '';
   crashWhen: CrashRule | undefined;
   /** Texts of the application messages this member read, in order. */
@@ -202,6 +205,15 @@ export class LiveMember {
       },
     });
     this.syncClient = new SyncClient({ log, requests: ports.requests, timeoutMs: 5_000 });
+    new GroupInfoServer({
+      requests: ports.requests,
+      self: node.peerId,
+      clock: ports.clock,
+      group: () => {
+        const s = this.session;
+        return s === undefined || !s.isRunning || s.isRejoining ? undefined : s.group;
+      },
+    });
     await ports.ready();
     this.alive = true;
     if (this.persisted !== undefined) {
@@ -269,6 +281,20 @@ export class LiveMember {
       ports: { clock: ports.clock, channels: this.logged(ports.channels) },
       timing: this.timing,
       ...(this.savedElection !== undefined ? { election: this.savedElection } : {}),
+      ...(this.externalRejoin
+        ? {
+            rejoin: {
+              fetchGroupInfo: async (g: Group) => {
+                const peers = ports.channels.subscribers(session.channel);
+                const answers = await fetchGroupInfo(ports.requests, peers, g, {
+                  timeoutMs: 5_000,
+                });
+                this.note(`groupinfo: ${JSON.stringify(answers.map((a) => a.error ?? 'ok'))}`);
+                return answers.flatMap((a) => (a.groupInfo === undefined ? [] : [a.groupInfo]));
+              },
+            },
+          }
+        : {}),
     });
     this.session = session;
     const persist = (): void => {
