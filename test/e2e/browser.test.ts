@@ -291,6 +291,33 @@ async function screensEverywhere(alice: Person): Promise<void> {
   expect(problems).toEqual([]);
 }
 
+/**
+ * A screen outside the main walk (first run, the key-change warning) in the dark theme and at
+ * 480×640: screenshots, and the contrast and size checks. `visible` is waited for in each.
+ */
+async function expectFits(page: Page, name: string, visible: Locator): Promise<void> {
+  const problems: string[] = [];
+  for (const [theme, width, height, prefix] of [
+    ['dark', 1100, 800, 'dark-'],
+    ['light', 480, 640, 'small-'],
+    ['dark', 480, 640, 'small-dark-'],
+  ] as const) {
+    await page.emulateMedia({ colorScheme: theme });
+    await page.setViewportSize({ width, height });
+    await visible.waitFor();
+    await shot(page, `${prefix}${name}`);
+    for (const c of await contrastProblems(page)) {
+      problems.push(
+        `${prefix}${name}: contrast ${c.ratio} for "${c.text}" (${c.color} on ${c.background})`,
+      );
+    }
+    for (const o of await overflowProblems(page)) problems.push(`${prefix}${name}: ${o}`);
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.setViewportSize({ width: 1100, height: 800 });
+  expect(problems).toEqual([]);
+}
+
 /** The focused element: its tag and the start of its text. */
 const focused = (page: Page): Promise<string> =>
   page.evaluate(
@@ -585,6 +612,8 @@ describe('browser mode, three profiles on loopback', () => {
     const shown = (await banner.textContent())!.replace(/\s+/g, '');
     expect(shown).toContain(`Now${newFingerprint}`);
     await shot(erin.page, '9-key-changed');
+    // The warning stays readable in the dark theme and in a small window.
+    await expectFits(erin.page, 'key-changed', banner);
     await banner.getByRole('button', { name: 'Check safety number' }).click();
     await erin.page.getByRole('heading', { name: 'Dave', level: 1 }).waitFor();
     await erin.page.getByRole('button', { name: 'I compared it: accept the new key' }).click();
@@ -615,6 +644,11 @@ describe('browser mode, three profiles on loopback', () => {
     await phone.page.getByLabel('Passphrase', { exact: true }).fill(PASS);
     await phone.page.getByLabel('Passphrase again').fill(PASS);
     await shot(phone.page, '13-link-this-device');
+    await expectFits(
+      phone.page,
+      'first-run-link',
+      phone.page.getByRole('heading', { name: 'Welcome to Parley' }),
+    );
     await phone.page.getByRole('button', { name: 'Link this device' }).click();
     await phone.page.getByRole('navigation', { name: 'Screens' }).waitFor();
     expect((await phone.app.identity.me()).displayName).toBe('Fay');
