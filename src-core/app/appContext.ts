@@ -39,6 +39,7 @@ import type { StoreAndForwardOptions } from './groups/groupSync.js';
 import { CredentialType } from '../mls/credential.js';
 import { AppError } from './errors.js';
 import { AppEvents } from './events.js';
+import { Holdings } from './holdings.js';
 import { loadKeyPackageClient, putKeyPackages } from './keyPackageRecords.js';
 import {
   IDENTITY_STATE_NS,
@@ -447,9 +448,12 @@ async function makeKeyPackageParts(
     { userKey: identity.record.userKey, certificate: cert, key: identity.deviceKey },
     ctx.nowSeconds(),
   );
-  const holder = new KeyPackageHolder({
+  // What we hold for contacts outlives a restart (holdings.ts).
+  const holdings = new Holdings(store);
+  const holder: KeyPackageHolder = new KeyPackageHolder({
     requests: ports.requests,
     suite: ctx.suite,
+    onChange: (owner) => holdings.saveShelf(holder, owner),
     // Only contacts' devices may leave packages with us.
     acceptDeposit: (from, owner) => {
       const id = contacts.contactOfPeer(from);
@@ -457,6 +461,7 @@ async function makeKeyPackageParts(
       return id !== undefined;
     },
   });
+  await holdings.restoreShelves(holder);
   const publisher = new KeyPackagePublisher({
     client,
     signatureKeyPair,

@@ -12,19 +12,7 @@
  * deposit packages in someone else's name or forge a spent notice; anyone may fetch (that is the
  * point), and holders bound what they keep per owner and in total.
  */
-import type { Codec } from '../codec/index.js';
-import {
-  bool,
-  constant,
-  decode,
-  encode,
-  opaque,
-  struct,
-  uint16,
-  uint8,
-  variant,
-  vector,
-} from '../codec/index.js';
+import { encode } from '../codec/index.js';
 import type { CipherSuite, KeyPair } from '../crypto/types.js';
 import type { Capabilities } from '../mls/capabilities.js';
 import type { MlsClient } from '../mls/client/index.js';
@@ -40,126 +28,20 @@ import type { DeliveryErrorCode } from './errors.js';
 import { peerFailure, peerRequest } from './peerRequest.js';
 import type { PeerIdString, RequestPort } from './ports.js';
 
-export const KEYPACKAGES_PROTOCOL = 'keypackages';
-export const KEYPACKAGES_VERSION = 1;
-export const SPENT_NOTICE_LABEL = 'Parley SpentKeyPackages';
+import type { KpRequest, KpResponse, SpentNotice } from './keyPackageWire.js';
+import {
+  KEYPACKAGES_PROTOCOL,
+  KEYPACKAGES_VERSION,
+  KpType,
+  SPENT_NOTICE_LABEL,
+  decodeBody,
+  requestCodec,
+  responseCodec,
+  spentTbsCodec,
+} from './keyPackageWire.js';
 
-const KpType = { deposit: 1, fetch: 2, spent: 3, status: 4 } as const;
-type KpType = (typeof KpType)[keyof typeof KpType];
-
-/**
- * ```
- * struct {
- *     opaque owner<V>;        // the owner's leaf signature public key
- *     opaque refs<V><V>;      // KeyPackageRefs now spent
- *     opaque signature<V>;    // SignWithLabel(owner, "Parley SpentKeyPackages", owner || refs)
- * } SpentNotice;
- * ```
- */
-export interface SpentNotice {
-  readonly owner: Uint8Array;
-  readonly refs: Uint8Array[];
-  readonly signature: Uint8Array;
-}
-
-const spentTbsCodec = struct<Omit<SpentNotice, 'signature'>>({
-  owner: opaque,
-  refs: vector(opaque),
-});
-const spentNoticeCodec = struct<SpentNotice>({
-  owner: opaque,
-  refs: vector(opaque),
-  signature: opaque,
-});
-
-/**
- * ```
- * struct {
- *     uint8 version = 1;
- *     KpType type;           // deposit(1), fetch(2), spent(3), status(4)
- *     select (type) {
- *         case deposit: opaque key_packages<V><V>;   // MLSMessages (mls_key_package)
- *         case fetch:   opaque owner<V>;
- *         case spent:   SpentNotice notice;
- *         case status:  opaque owner<V>;
- *     };
- * } KeyPackageRequest;
- * ```
- */
-type KpRequest =
-  | { readonly type: typeof KpType.deposit; readonly keyPackages: Uint8Array[] }
-  | { readonly type: typeof KpType.fetch; readonly owner: Uint8Array }
-  | { readonly type: typeof KpType.spent; readonly notice: SpentNotice }
-  | { readonly type: typeof KpType.status; readonly owner: Uint8Array };
-
-/**
- * ```
- * struct {
- *     uint8 version = 1;
- *     KpType type;
- *     select (type) {
- *         case deposit: uint16 accepted; uint16 one_time_held;
- *         case fetch:   opaque key_package<V>; bool last_resort; uint16 one_time_left;
- *         case spent:   uint16 dropped;
- *         case status:  uint16 one_time_held; bool last_resort_held;
- *     };
- * } KeyPackageResponse;
- * ```
- */
-type KpResponse =
-  | {
-      readonly type: typeof KpType.deposit;
-      readonly accepted: number;
-      readonly oneTimeHeld: number;
-    }
-  | {
-      readonly type: typeof KpType.fetch;
-      readonly keyPackage: Uint8Array;
-      readonly lastResort: boolean;
-      readonly oneTimeLeft: number;
-    }
-  | { readonly type: typeof KpType.spent; readonly dropped: number }
-  | {
-      readonly type: typeof KpType.status;
-      readonly oneTimeHeld: number;
-      readonly lastResortHeld: boolean;
-    };
-
-interface Versioned<T> {
-  readonly version: number;
-  readonly body: T;
-}
-const versioned = <T>(inner: Codec<T>): Codec<Versioned<T>> =>
-  struct<Versioned<T>>({ version: constant(uint8, KEYPACKAGES_VERSION, 'version'), body: inner });
-const typeCodec = uint8 as Codec<KpType>;
-
-const requestCodec = versioned<KpRequest>(
-  variant<KpType, KpRequest, 'type'>('type', typeCodec, {
-    [KpType.deposit]: struct({ keyPackages: vector(opaque) }),
-    [KpType.fetch]: struct({ owner: opaque }),
-    [KpType.spent]: struct({ notice: spentNoticeCodec }),
-    [KpType.status]: struct({ owner: opaque }),
-  }),
-);
-const responseCodec = versioned<KpResponse>(
-  variant<KpType, KpResponse, 'type'>('type', typeCodec, {
-    [KpType.deposit]: struct({ accepted: uint16, oneTimeHeld: uint16 }),
-    [KpType.fetch]: struct({ keyPackage: opaque, lastResort: bool, oneTimeLeft: uint16 }),
-    [KpType.spent]: struct({ dropped: uint16 }),
-    [KpType.status]: struct({ oneTimeHeld: uint16, lastResortHeld: bool }),
-  }),
-);
-
-function decodeBody<T>(codec: Codec<Versioned<T>>, bytes: Uint8Array, code: DeliveryErrorCode): T {
-  if (bytes.byteLength > 0 && bytes[0] !== KEYPACKAGES_VERSION) {
-    throw new DeliveryError('unsupported_version', `keypackages version ${bytes[0]}`);
-  }
-  try {
-    return decode(codec, bytes).body;
-  } catch (cause) {
-    throw new DeliveryError(code, 'keypackages message does not decode', { cause });
-  }
-}
+export { KEYPACKAGES_PROTOCOL, KEYPACKAGES_VERSION, SPENT_NOTICE_LABEL };
+export type { SpentNotice };
 
 function unixNow(): bigint {
   return BigInt(Math.floor(Date.now() / 1000));
@@ -238,6 +120,22 @@ export interface KeyPackageHolderOptions {
   readonly limits?: Partial<KeyPackageHolderLimits>;
   /** Seconds since the Unix epoch (KeyPackage lifetimes are wall-clock). */
   readonly now?: () => bigint;
+  /**
+   * Told that an owner's shelf changed (a deposit, a package handed out, a spent notice), so the
+   * holder's owner can store it (`shelf`, `restore`). A fetch is answered only once this settled:
+   * a crash cannot make a one-time package go out twice.
+   */
+  readonly onChange?: (owner: Uint8Array) => Promise<void> | void;
+}
+
+/** One owner's shelf as the holder's owner stores it between runs. */
+export interface HeldShelf {
+  readonly owner: Uint8Array;
+  /** KeyPackage MLSMessages, oldest first. */
+  readonly oneTime: readonly Uint8Array[];
+  readonly lastResort: Uint8Array | undefined;
+  /** Spent refs (hex) with the end of their lifetime. */
+  readonly spent: ReadonlyMap<string, bigint>;
 }
 
 interface OwnerShelf {
@@ -259,9 +157,61 @@ export class KeyPackageHolder {
     this.#o = options;
     this.#limits = { ...DEFAULT_HOLDER_LIMITS, ...options.limits };
     this.#now = options.now ?? unixNow;
-    this.#unregister = options.requests.handle(KEYPACKAGES_PROTOCOL, (body, from) =>
-      Promise.resolve(this.#answer(body, from)),
-    );
+    this.#unregister = options.requests.handle(KEYPACKAGES_PROTOCOL, async (body, from) => {
+      const changed: Uint8Array[] = [];
+      const answer = this.#answer(body, from, changed);
+      for (const owner of changed) await this.#o.onChange?.(owner);
+      return answer;
+    });
+  }
+
+  /** What we hold for `owner` (expired packages dropped first), to be stored. */
+  shelf(owner: Uint8Array): HeldShelf | undefined {
+    const s = this.#shelf(owner);
+    if (s === undefined) return undefined;
+    const oneTime = s.oneTime.map((c) => c.message);
+    return { owner, oneTime, lastResort: s.lastResort?.message, spent: new Map(s.spent) };
+  }
+
+  /**
+   * Puts a stored shelf back (at unlock). Every package is checked again as a deposit would be;
+   * expired or foreign ones are dropped; what a deposit since brought stays. Returns how many
+   * packages were taken back.
+   */
+  restore(held: HeldShelf): number {
+    const now = this.#now();
+    const ok = (m: Uint8Array): CheckedKeyPackage | undefined => {
+      try {
+        const c = checkKeyPackage(this.#o.suite, m, now);
+        return hexOf(c.owner) === hexOf(held.owner) ? c : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    const key = hexOf(held.owner);
+    let shelf = this.#shelves.get(key);
+    if (shelf === undefined) {
+      if (this.#shelves.size >= this.#limits.maxOwners) return 0;
+      shelf = { oneTime: [], lastResort: undefined, spent: new Map() };
+      this.#shelves.set(key, shelf);
+    }
+    for (const [ref, until] of held.spent) if (until >= now) shelf.spent.set(ref, until);
+    const have = new Set(shelf.oneTime.map((c) => hexOf(c.ref)));
+    let kept = 0;
+    for (const c of held.oneTime.map(ok)) {
+      if (c === undefined || c.lastResort || have.has(hexOf(c.ref))) continue;
+      if (shelf.spent.has(hexOf(c.ref))) continue;
+      if (shelf.oneTime.length >= this.#limits.maxOneTimePerOwner) break;
+      shelf.oneTime.push(c);
+      have.add(hexOf(c.ref));
+      kept++;
+    }
+    const last = held.lastResort === undefined ? undefined : ok(held.lastResort);
+    if (last?.lastResort === true && (shelf.lastResort?.notAfter ?? -1n) < last.notAfter) {
+      shelf.lastResort = last;
+      kept++;
+    }
+    return kept;
   }
 
   close(): void {
@@ -282,7 +232,10 @@ export class KeyPackageHolder {
     const shelf = this.#shelf(owner);
     const kp = shelf?.oneTime.shift() ?? shelf?.lastResort;
     if (shelf === undefined || kp === undefined) return undefined;
-    if (!kp.lastResort) this.#remember(shelf, kp.ref, kp.notAfter);
+    if (!kp.lastResort) {
+      this.#remember(shelf, kp.ref, kp.notAfter);
+      void Promise.resolve(this.#o.onChange?.(owner)).catch(() => undefined);
+    }
     return kp;
   }
 
@@ -306,13 +259,15 @@ export class KeyPackageHolder {
     }
   }
 
-  #answer(body: Uint8Array, from: PeerIdString): Uint8Array {
+  #answer(body: Uint8Array, from: PeerIdString, changed: Uint8Array[]): Uint8Array {
     const req = decodeBody(requestCodec, body, 'keypackage_invalid');
     const reply = (r: KpResponse): Uint8Array =>
       encode(responseCodec, { version: KEYPACKAGES_VERSION, body: r });
     switch (req.type) {
-      case KpType.deposit:
-        return reply({ type: KpType.deposit, ...this.#deposit(req.keyPackages, from) });
+      case KpType.deposit: {
+        const r = this.#deposit(req.keyPackages, from, changed);
+        return reply({ type: KpType.deposit, ...r });
+      }
       case KpType.fetch: {
         const shelf = this.#shelf(req.owner);
         const kp = shelf?.oneTime.shift() ?? shelf?.lastResort;
@@ -320,7 +275,10 @@ export class KeyPackageHolder {
           throw new DeliveryError('keypackage_unavailable', 'no KeyPackage held for this owner');
         }
         // Handed out once: remembered as spent so a re-deposit cannot bring it back.
-        if (!kp.lastResort) this.#remember(shelf, kp.ref, kp.notAfter);
+        if (!kp.lastResort) {
+          this.#remember(shelf, kp.ref, kp.notAfter);
+          changed.push(req.owner);
+        }
         return reply({
           type: KpType.fetch,
           keyPackage: kp.message,
@@ -328,8 +286,11 @@ export class KeyPackageHolder {
           oneTimeLeft: shelf.oneTime.length,
         });
       }
-      case KpType.spent:
-        return reply({ type: KpType.spent, dropped: this.#spent(req.notice) });
+      case KpType.spent: {
+        const dropped = this.#spent(req.notice);
+        changed.push(req.notice.owner);
+        return reply({ type: KpType.spent, dropped });
+      }
       case KpType.status: {
         const h = this.held(req.owner);
         return reply({ type: KpType.status, oneTimeHeld: h.oneTime, lastResortHeld: h.lastResort });
@@ -337,7 +298,11 @@ export class KeyPackageHolder {
     }
   }
 
-  #deposit(messages: Uint8Array[], from: PeerIdString): { accepted: number; oneTimeHeld: number } {
+  #deposit(
+    messages: Uint8Array[],
+    from: PeerIdString,
+    changed: Uint8Array[],
+  ): { accepted: number; oneTimeHeld: number } {
     if (messages.length === 0 || messages.length > this.#limits.maxPerDeposit) {
       throw new DeliveryError('keypackage_limit', `deposit of ${messages.length} KeyPackages`);
     }
@@ -376,6 +341,7 @@ export class KeyPackageHolder {
         accepted++;
       }
     }
+    if (accepted > 0) changed.push(owner);
     return { accepted, oneTimeHeld: shelf.oneTime.length };
   }
 

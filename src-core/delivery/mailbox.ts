@@ -10,22 +10,7 @@
  * bounded per recipient, per depositor and in total, and expire.
  */
 import { randomBytes } from 'node:crypto';
-import type { Codec } from '../codec/index.js';
-import {
-  constant,
-  decode,
-  encode,
-  fixedBytes,
-  opaque,
-  struct,
-  uint16,
-  uint32,
-  uint64,
-  uint8,
-  utf8String,
-  variant,
-  vector,
-} from '../codec/index.js';
+import { encode } from '../codec/index.js';
 import { cipherSuite } from '../crypto/index.js';
 import type { CipherSuite, CipherSuiteId, KeyPair } from '../crypto/types.js';
 import { hexOf, messageIdOf } from './ciphertextLog.js';
@@ -34,151 +19,20 @@ import type { DeliveryErrorCode } from './errors.js';
 import { peerFailure, peerRequest } from './peerRequest.js';
 import type { PeerIdString, RequestPort } from './ports.js';
 
-export const MAILBOX_PROTOCOL = 'mailbox';
-export const MAILBOX_VERSION = 1;
-export const MAILBOX_FETCH_LABEL = 'Parley MailboxFetch';
+import type { MailItem, MbRequest, MbResponse } from './mailboxWire.js';
+import {
+  MAILBOX_FETCH_LABEL,
+  MAILBOX_PROTOCOL,
+  MAILBOX_VERSION,
+  MbType,
+  decodeBody,
+  fetchTbsCodec,
+  requestCodec,
+  responseCodec,
+} from './mailboxWire.js';
 
-const MbType = { deposit: 1, challenge: 2, fetch: 3, ack: 4 } as const;
-type MbType = (typeof MbType)[keyof typeof MbType];
-
-/**
- * ```
- * struct {
- *     opaque holder<V>;      // the holder's peer id (UTF-8): a proof is good at one holder only
- *     opaque recipient<V>;   // the mailbox: the recipient's signature public key
- *     opaque nonce[32];      // the holder's challenge
- * } MailboxFetchTBS;         // signed with SignWithLabel(recipient, "Parley MailboxFetch", .)
- * ```
- */
-interface MailboxFetchTBS {
-  readonly holder: string;
-  readonly recipient: Uint8Array;
-  readonly nonce: Uint8Array;
-}
-const fetchTbsCodec = struct<MailboxFetchTBS>({
-  holder: utf8String,
-  recipient: opaque,
-  nonce: fixedBytes(32),
-});
-
-/**
- * ```
- * struct { opaque id[32]; opaque payload<V>; uint64 deposited_at; } MailItem;
- *
- * struct {
- *     uint8 version = 1;
- *     MbType type;           // deposit(1), challenge(2), fetch(3), ack(4)
- *     select (type) {
- *         case deposit:   opaque recipient<V>; opaque payload<V>; uint32 ttl_seconds;
- *         case challenge: opaque recipient<V>;
- *         case fetch:     opaque recipient<V>; uint16 cipher_suite; opaque nonce[32];
- *                         opaque signature<V>;
- *         case ack:       opaque recipient<V>; opaque ack_token[32]; opaque ids[32]<V>;
- *     };
- * } MailboxRequest;
- *
- * struct {
- *     uint8 version = 1;
- *     MbType type;
- *     select (type) {
- *         case deposit:   opaque id[32];
- *         case challenge: opaque nonce[32];
- *         case fetch:     MailItem items<V>; opaque ack_token[32]; uint16 remaining;
- *         case ack:       uint16 deleted;
- *     };
- * } MailboxResponse;
- * ```
- */
-export interface MailItem {
-  /** SHA-256 of the payload: the same message deposited twice is one. */
-  readonly id: Uint8Array;
-  readonly payload: Uint8Array;
-  /** Seconds since the Unix epoch. */
-  readonly depositedAt: bigint;
-}
-const itemCodec = struct<MailItem>({ id: fixedBytes(32), payload: opaque, depositedAt: uint64 });
-
-type MbRequest =
-  | {
-      readonly type: typeof MbType.deposit;
-      readonly recipient: Uint8Array;
-      readonly payload: Uint8Array;
-      readonly ttlSeconds: number;
-    }
-  | { readonly type: typeof MbType.challenge; readonly recipient: Uint8Array }
-  | {
-      readonly type: typeof MbType.fetch;
-      readonly recipient: Uint8Array;
-      readonly cipherSuite: number;
-      readonly nonce: Uint8Array;
-      readonly signature: Uint8Array;
-    }
-  | {
-      readonly type: typeof MbType.ack;
-      readonly recipient: Uint8Array;
-      readonly ackToken: Uint8Array;
-      readonly ids: Uint8Array[];
-    };
-
-type MbResponse =
-  | { readonly type: typeof MbType.deposit; readonly id: Uint8Array }
-  | { readonly type: typeof MbType.challenge; readonly nonce: Uint8Array }
-  | {
-      readonly type: typeof MbType.fetch;
-      readonly items: MailItem[];
-      readonly ackToken: Uint8Array;
-      readonly remaining: number;
-    }
-  | { readonly type: typeof MbType.ack; readonly deleted: number };
-
-interface Versioned<T> {
-  readonly version: number;
-  readonly body: T;
-}
-const versioned = <T>(inner: Codec<T>): Codec<Versioned<T>> =>
-  struct<Versioned<T>>({ version: constant(uint8, MAILBOX_VERSION, 'version'), body: inner });
-const typeCodec = uint8 as Codec<MbType>;
-
-const requestCodec = versioned<MbRequest>(
-  variant<MbType, MbRequest, 'type'>('type', typeCodec, {
-    [MbType.deposit]: struct({ recipient: opaque, payload: opaque, ttlSeconds: uint32 }),
-    [MbType.challenge]: struct({ recipient: opaque }),
-    [MbType.fetch]: struct({
-      recipient: opaque,
-      cipherSuite: uint16,
-      nonce: fixedBytes(32),
-      signature: opaque,
-    }),
-    [MbType.ack]: struct({
-      recipient: opaque,
-      ackToken: fixedBytes(32),
-      ids: vector(fixedBytes(32)),
-    }),
-  }),
-);
-const responseCodec = versioned<MbResponse>(
-  variant<MbType, MbResponse, 'type'>('type', typeCodec, {
-    [MbType.deposit]: struct({ id: fixedBytes(32) }),
-    [MbType.challenge]: struct({ nonce: fixedBytes(32) }),
-    [MbType.fetch]: struct({
-      items: vector(itemCodec),
-      ackToken: fixedBytes(32),
-      remaining: uint16,
-    }),
-    [MbType.ack]: struct({ deleted: uint16 }),
-  }),
-);
-
-function decodeBody<T>(codec: Codec<Versioned<T>>, bytes: Uint8Array, code: DeliveryErrorCode): T {
-  if (bytes.byteLength > 0 && bytes[0] !== MAILBOX_VERSION) {
-    throw new DeliveryError('unsupported_version', `mailbox version ${bytes[0]}`);
-  }
-  try {
-    return decode(codec, bytes).body;
-  } catch (cause) {
-    throw new DeliveryError(code, 'mailbox message does not decode', { cause });
-  }
-}
+export { MAILBOX_FETCH_LABEL, MAILBOX_PROTOCOL, MAILBOX_VERSION };
+export type { MailItem };
 
 function unixNow(): bigint {
   return BigInt(Math.floor(Date.now() / 1000));
@@ -213,10 +67,12 @@ export const DEFAULT_MAILBOX_LIMITS: MailboxLimits = {
   challengeSeconds: 120,
 };
 
-interface Held extends MailItem {
+/** A message held in a mailbox, as the holder's owner stores it between runs. */
+export interface HeldMail extends MailItem {
   readonly expiresAt: bigint;
   readonly depositor: PeerIdString;
 }
+type Held = HeldMail;
 
 interface Pending {
   readonly recipient: string;
@@ -236,6 +92,8 @@ export interface MailboxHolderOptions {
   readonly now?: () => bigint;
   /** The suites a recipient may prove ownership under (default: every suite we implement). */
   readonly suiteFor?: (id: number) => CipherSuite;
+  /** Told that a mailbox changed (to store it, `mailbox`); a deposit is answered once it settled. */
+  readonly onChange?: (recipient: Uint8Array) => Promise<void> | void;
 }
 
 /** Holds mailboxes for contacts and serves them over 'mailbox'. */
@@ -253,9 +111,41 @@ export class MailboxHolder {
     this.#o = options;
     this.#limits = { ...DEFAULT_MAILBOX_LIMITS, ...options.limits };
     this.#now = options.now ?? unixNow;
-    this.#unregister = options.requests.handle(MAILBOX_PROTOCOL, (body, from) =>
-      Promise.resolve(this.#answer(body, from)),
-    );
+    this.#unregister = options.requests.handle(MAILBOX_PROTOCOL, async (body, from) => {
+      const answer = this.#answer(body, from);
+      const type = body[1];
+      if (type === MbType.deposit || type === MbType.ack) {
+        await this.#o.onChange?.(decodeBody(requestCodec, body, 'mailbox_malformed').recipient);
+      }
+      return answer;
+    });
+  }
+
+  /** What `recipient`'s mailbox holds (expired messages dropped first), to be stored. */
+  mailbox(recipient: Uint8Array): HeldMail[] {
+    this.prune();
+    return [...(this.#boxes.get(hexOf(recipient)) ?? [])];
+  }
+
+  /** Puts stored messages back (at unlock): expired, known or over the limits ones are dropped. */
+  restore(recipient: Uint8Array, held: readonly HeldMail[]): number {
+    const now = this.#now();
+    const key = hexOf(recipient);
+    const box = this.#boxes.get(key) ?? [];
+    let kept = 0;
+    for (const h of held) {
+      const size = h.payload.byteLength;
+      if (h.expiresAt < now || box.some((b) => hexOf(b.id) === hexOf(h.id))) continue;
+      if (hexOf(messageIdOf(h.payload)) !== hexOf(h.id) || size > this.#limits.maxItemBytes)
+        continue;
+      if (box.length >= this.#limits.maxItemsPerRecipient) break;
+      if (this.#totalBytes + size > this.#limits.maxTotalBytes) break;
+      box.push(h);
+      this.#totalBytes += size;
+      kept++;
+    }
+    if (box.length > 0) this.#boxes.set(key, box);
+    return kept;
   }
 
   close(): void {

@@ -53,6 +53,7 @@ import type { Group } from '../../mls/client/index.js';
 import { MlsError } from '../../mls/errors.js';
 import type { Session } from '../appContext.js';
 import { AppError } from '../errors.js';
+import { Holdings } from '../holdings.js';
 import type { GroupEntry, GroupHub } from './groupHub.js';
 import { GROUP_RULES_EXTENSION, userIdOfCredential } from './groupRules.js';
 import { MAX_WELCOME_BYTES } from './joinProtocol.js';
@@ -106,12 +107,19 @@ export class OfflineJoin {
   constructor(private readonly hub: GroupHub) {}
 
   open(s: Session): () => void {
-    this.#holder = new MailboxHolder({
+    // The mail we hold for others outlives a restart (app/holdings.ts).
+    const holdings = new Holdings(s.store);
+    const holder: MailboxHolder = new MailboxHolder({
       requests: s.ports.requests,
       self: s.node.peerId,
       // We hold mail left by our contacts' devices only.
       acceptRecipient: (_recipient, from) => s.contacts.contactOfPeer(from) !== undefined,
       now: () => this.hub.ctx.nowSeconds(),
+      onChange: (recipient) => holdings.saveMailbox(holder, recipient),
+    });
+    this.#holder = holder;
+    void holdings.restoreMailboxes(holder).catch((err: unknown) => {
+      console.error('app: stored mailboxes', err instanceof AppError ? err.code : err);
     });
     this.hub.ctx.keyPackageOwnerSeen = (userId, owner) => {
       void this.rememberOwner(userId, owner).catch(() => undefined);
