@@ -9,7 +9,6 @@
  */
 import type { Group, KeyPackageInput } from '../mls/client/index.js';
 import { MlsError } from '../mls/errors.js';
-import { ProposalType } from '../mls/proposal.js';
 import { SeenMessages, decodeApplicationFrame } from './applicationFrame.js';
 import { BranchHistory } from './branchHistory.js';
 import type { BranchEntry } from './branchHistory.js';
@@ -34,7 +33,7 @@ import { Outbox } from './outbox.js';
 import { Rejoins } from './rejoin.js';
 import { ExternalRejoin } from './externalRejoin.js';
 import type { RejoinHost } from './externalRejoin.js';
-import { OwnChanges } from './ownChanges.js';
+import { OwnChanges, removalProposed, removalsOf } from './ownChanges.js';
 import type { Candidate } from './ownChanges.js';
 import type { Clock, TimerHandle } from './ports.js';
 import type { MessageId, SessionEventName, SessionListener } from './sessionEvents.js';
@@ -147,7 +146,7 @@ export class GroupSession {
    * leave or not: a leaver that restarted has forgotten it asked, but the proposal is cached.
    */
   get isLeader(): boolean {
-    return this.election.isLeader && !this.own.isLeaving && !this.removalProposed();
+    return this.election.isLeader && !this.own.isLeaving && !removalProposed(this.current);
   }
 
   /** Whether we are rejoining by external commit (we cannot follow; serve no GroupInfo now). */
@@ -207,15 +206,7 @@ export class GroupSession {
   /** Removes other members by leaf index (ourselves: `leave`). */
   remove(leaves: readonly number[]): void {
     this.checkRunning();
-    const members = this.current.members();
-    const removes = leaves.map((leaf): Change => {
-      const m = members.find((x) => x.leafIndex === leaf);
-      if (m === undefined || leaf === this.current.ownLeaf) {
-        throw new DeliveryError('invalid_argument', `leaf ${leaf} is not another member`);
-      }
-      return { kind: 'remove', signatureKey: m.signatureKey };
-    });
-    this.own.want(removes);
+    this.own.want(removalsOf(this.current, leaves));
     this.own.next(this.current);
   }
 
@@ -496,7 +487,7 @@ export class GroupSession {
     const now = this.clock.now();
     this.sequencer.tick(now);
     const deadline = this.election.claimDeadline(this.memberLeaves());
-    const claims = !this.own.isLeaving && !this.external.active && !this.removalProposed();
+    const claims = !this.own.isLeaving && !this.external.active && !removalProposed(this.current);
     if (deadline !== undefined && now >= deadline && claims) {
       this.election.claim(now);
       this.leaderChanged();
@@ -585,17 +576,6 @@ export class GroupSession {
     this.candidates.clear();
     this.records.clear();
     this.unfollowable.clear();
-  }
-
-  /** Whether a cached proposal of this epoch removes us (see isLeader). */
-  private removalProposed(): boolean {
-    const self = this.current.ownLeaf;
-    for (const p of this.current.state.proposals.list()) {
-      const { proposal } = p;
-      if (proposal.proposalType !== ProposalType.remove || !('remove' in proposal)) continue;
-      if (proposal.remove.removed === self) return true;
-    }
-    return false;
   }
 
   private memberLeaves(): number[] {

@@ -8,14 +8,37 @@
  */
 import type { Group, GroupMember, OutgoingCommit, PendingCommit } from '../mls/client/index.js';
 import { MlsError } from '../mls/errors.js';
+import { ProposalType } from '../mls/proposal.js';
 import type { Change } from './changes.js';
 import { describeChange, outstanding, planCommit } from './changes.js';
 import { EnvelopeKind } from './envelope.js';
+import { DeliveryError } from './errors.js';
 import { commitHash, hashKey } from './orderingRecord.js';
 import type { Outbox } from './outbox.js';
 import { mlsEnvelope } from './outbox.js';
 import type { Clock } from './ports.js';
 import type { SessionEmitter } from './sessionEvents.js';
+
+/** Removals of other members by leaf index, named by signature key (valid across epochs). */
+export function removalsOf(group: Group, leaves: readonly number[]): Change[] {
+  const members = group.members();
+  return leaves.map((leaf): Change => {
+    const m = members.find((x) => x.leafIndex === leaf);
+    if (m === undefined || leaf === group.ownLeaf) {
+      throw new DeliveryError('invalid_argument', `leaf ${leaf} is not another member`);
+    }
+    return { kind: 'remove', signatureKey: m.signatureKey };
+  });
+}
+
+/** Whether a proposal cached in this epoch removes us (then we must not lead: §12.2). */
+export function removalProposed(group: Group): boolean {
+  for (const { proposal } of group.state.proposals.list()) {
+    if (proposal.proposalType !== ProposalType.remove || !('remove' in proposal)) continue;
+    if (proposal.remove.removed === group.ownLeaf) return true;
+  }
+  return false;
+}
 
 /** A valid commit of the current epoch, staged, waiting for (or given) its ordering record. */
 export interface Candidate {
