@@ -194,7 +194,7 @@ export class ExternalRejoin {
     const waited = now - this.stuckSince;
     if (waited < this.timing.electionTimeoutMs) return;
     if (!this.definite && waited > GIVE_UP_TIMEOUTS * this.timing.electionTimeoutMs) {
-      return this.cancel(); // nobody showed us a branch that beats ours
+      return this.cancel(); // no member served another branch: we stay on ours
     }
     if (this.fetching || now - this.lastFetch < this.timing.retryMs) return;
     this.fetching = true;
@@ -251,6 +251,7 @@ export class ExternalRejoin {
     const since = this.stuckEpoch ?? host.group().epoch;
     this.stuckSince = undefined;
     this.stuckEpoch = undefined;
+    this.definite = false;
     // The window's fork points belong to the branch we left.
     for (const e of host.history.cut(0n)) e.forkPoint?.destroy();
     host.replaceGroup(group, record);
