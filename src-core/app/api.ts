@@ -222,9 +222,12 @@ export interface GroupPolicy {
   /** Each member updates its keys after this long or this many sent messages, whichever first. */
   keyUpdateAfterMs: number;
   keyUpdateAfterMessages: number;
-  /** Members offline for longer are removed. */
+  /**
+   * Members (devices) not seen for longer (no key update, message or commit) are removed by an
+   * admin; at least twice `keyUpdateAfterMs` (app/groups/README.md, idle members).
+   */
   removeIdleAfterMs: number | null;
-  /** Messages disappear this long after they were sent. */
+  /** Messages disappear this long after they arrived on each device. */
   disappearAfterMs: number | null;
 }
 
