@@ -254,6 +254,20 @@ describe('renderer in Chromium', () => {
       expect(
         await rules.getByLabel('Members update their keys after this many messages').inputValue(),
       ).toBe('1000');
+
+      // An idle limit under two key-update periods (7 days each here) is refused before sending.
+      const idle = rules.getByLabel('Remove members offline for longer than');
+      const save = rules.getByRole('button', { name: 'Save the rules' });
+      await idle.selectOption({ label: '7 days' });
+      await rules
+        .getByRole('alert')
+        .filter({ hasText: 'at least twice the key update interval (14 days)' })
+        .waitFor();
+      expect(await save.isDisabled()).toBe(true);
+      await idle.selectOption({ label: '30 days' });
+      await rules.getByRole('alert').waitFor({ state: 'detached' });
+      expect(await save.isDisabled()).toBe(false);
+      expect(s.calls.filter((c) => c.method === 'groups.setPolicy')).toHaveLength(1);
     });
   });
 });
