@@ -264,6 +264,7 @@ export class ExternalRejoin {
       commitHash: record.commitHash,
       term: record.term,
     });
+    host.events.emit('rejoined', { epoch, stuckAt: since });
     host.leaderChanged();
     host.outbox.release(group, quarantine);
     host.replayBuffered();

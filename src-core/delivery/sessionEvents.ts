@@ -70,6 +70,11 @@ export interface SessionEvents {
     /** Our messages a rejoin may have to send again (sent within the window, or held). */
     readonly unsettled: readonly MessageId[];
   };
+  /**
+   * We rejoined by external commit (externalRejoin.ts) and are a member again from `epoch`:
+   * messages of earlier epochs we had not read are beyond reach, as for a new member.
+   */
+  rejoined: { readonly epoch: bigint; readonly stuckAt: bigint };
   /** Traffic from a later epoch was seen: a sync from a peer would fill the gap. */
   behind: { readonly epoch: bigint; readonly seen: bigint };
   /** A commit removed us. The session stops; the group state is inactive. */

@@ -10,6 +10,7 @@ import { WireFormat } from '../../src-core/mls/framing/framedContent.js';
 import { encodeMlsMessage } from '../../src-core/mls/framing/mlsMessage.js';
 import { createExternalCommit } from '../../src-core/mls/group/index.js';
 import { decodeGroupState, encodeGroupState } from '../../src-core/mls/storage/index.js';
+import type { SessionEvents } from '../../src-core/delivery/sessionEvents.js';
 import { toHex } from '../support/shared.js';
 import { MemoryRequestNet } from './storeForwardFixture.js';
 import { groupOf, newClient, record, text, untext } from './support/groupFixture.js';
@@ -48,6 +49,7 @@ function rejoiningGroup(
     },
   });
   holder.f = f;
+  for (const m of f.members) watchRejoined(m.session);
   serversOf.set(f, requests);
   for (const name of names) {
     new GroupInfoServer({
@@ -87,6 +89,18 @@ function converged(members: readonly Member[]): void {
   }
 }
 
+const rejoinedLog = new WeakMap<GroupSession, SessionEvents['rejoined'][]>();
+function watchRejoined(session: GroupSession): void {
+  const log: SessionEvents['rejoined'][] = [];
+  rejoinedLog.set(session, log);
+  session.on('rejoined', (e) => log.push(e));
+}
+
+/** The `rejoined` events of a member's session (recorded since its creation). */
+function rejoinedOf(m: Member): SessionEvents['rejoined'][] {
+  return rejoinedLog.get(m.session) ?? [];
+}
+
 const texts = (m: Member): string[] => (m.seen.message ?? []).map((e) => untext(e.data));
 
 describe('rejoin by external commit', () => {
@@ -124,6 +138,12 @@ describe('rejoin by external commit', () => {
     converged([alice!, bob!, carol!, dave!]);
     expect(carol!.session.group.members()).toHaveLength(4);
     for (const m of [alice!, bob!]) expect(m.session.isRejoining, m.name).toBe(false);
+    for (const m of [alice!, bob!]) {
+      expect(
+        rejoinedOf(m).map((e) => e.stuckAt),
+        m.name,
+      ).toEqual([1n]);
+    }
     // Carol and dave saw two resyncs: no member removed, none added.
     for (const e of carol!.seen.membership ?? []) {
       if (e.epoch > 2n) expect([e.added.length, e.removed.length]).toEqual([0, 0]);
@@ -180,6 +200,7 @@ describe('rejoin by external commit', () => {
     expect(restarted.seen.rejoinNeeded?.map((e) => e.forkEpoch)).toEqual([1n]);
     await runAsync(f, 3 * ELECTION_MS);
     expect(fetched).toContain('bob (restarted)');
+    expect(rejoinedOf(restarted)).toEqual([{ epoch: 3n, stuckAt: 1n }]);
     converged(f.members);
     expect(f.members[0]!.session.epoch).toBe(3n); // one commit: the resync (no remove + re-add)
     expect(f.members[0]!.seen.welcome ?? []).toEqual([]);
@@ -273,6 +294,7 @@ function restartWithRejoin(
       },
     },
   });
+  watchRejoined(session);
   const m: Member = { ...old, session, seen: record(session), published: [] };
   f.members[i] = m;
   session.start();
