@@ -1,7 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { GroupHub } from '../../src-core/app/groups/groupHub.js';
 import type { ParleyApp } from '../../src-core/app/parleyApp.js';
+import { CONTACT_PROTOCOL } from '../../src-core/app/contactsService.js';
+import { makeIntroduction } from '../../src-core/app/introduction.js';
 import { encodeIdentityRecord, nextIdentityRecord } from '../../src-core/identity/index.js';
+import { MemoryPeerIdentityStore } from '../../src-core/net/index.js';
 import { PASS, cleanup, closeApp, newUser, openApp, waitFor } from './appFixture.js';
 
 afterEach(cleanup);
@@ -170,7 +173,8 @@ describe('app: a user’s devices in the user’s groups', () => {
     await alice.app.devices.revoke({ deviceId: phoneDeviceId });
     await waitFor(async () => (await devicesOf(bob.app, g1, aId)) === 1, 'bob: 1 device');
     await waitFor(async () => (await devicesOf(alice.app, g1, aId)) === 1, 'alice: 1 device');
-    const back = openApp(phone.dir);
+    // It comes back under a new peer id: no contact has that peer bound to Alice.
+    const back = openApp(phone.dir, { peerIdentity: () => new MemoryPeerIdentityStore() });
     await back.profile.unlock({ passphrase: PASS });
     await waitFor(async () => (await stateOf(back, g1)) === 'removed', 'the phone closes g1');
     // It holds the record that revoked it (refused by Alice's device, it pulled her record): the
@@ -180,6 +184,14 @@ describe('app: a user’s devices in the user’s groups', () => {
       async () => own.records.newestRecord(own.identity.record.userKey)?.revoked.length === 1,
       'the phone holds its revocation',
     );
+    // Bob does not take the revoked device as Alice's new one, though its old record lists it.
+    const b = bob.app.context.session();
+    await waitFor(async () => own.node.isConnected(b.node.peerId), 'the phone reaches bob');
+    const hello = makeIntroduction(own.identity.record, own.identity.deviceKey, own.node.peerId);
+    await expect(
+      own.ports.requests.request(b.node.peerId, CONTACT_PROTOCOL, hello),
+    ).rejects.toThrow();
+    expect(b.contacts.contactOfPeer(own.node.peerId)).toBeUndefined();
     // It is no longer served as Alice's device.
     expect((await alice.app.devices.list()).map((d) => d.deviceId)).not.toContain(phoneDeviceId);
   });
