@@ -144,7 +144,8 @@ export class ForkRecovery {
   ): void {
     const { host } = this;
     const lost = host.history.cut(entry.epoch);
-    const { removals, adds: readds } = lostChanges(lost, host.freshKeyPackage);
+    const self = forkPoint.ownLeaf;
+    const { removals, adds: readds } = lostChanges(lost, self, host.freshKeyPackage);
     entry.forkPoint = undefined;
     host.rollBackTo(forkPoint, record);
     host.own.want([...removals, ...readds], true);

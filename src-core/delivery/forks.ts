@@ -109,18 +109,24 @@ export function judgeFork(
 }
 
 /**
- * The changes to make again on the winning branch: removals first, then adds. An add uses a
- * fresh KeyPackage when `fresh` gives one (the old one-time KeyPackage was spent on the losing
- * branch: the invitee deleted its keys when it joined there).
+ * The changes to make again on the winning branch: removals first, then adds. Every member of
+ * the losing branch makes its removals again (a removed member must not come back because one
+ * member was offline). Adds are made again only by the member that committed them (`self`): an
+ * add uses a fresh KeyPackage when `fresh` gives one (the old one-time KeyPackage was spent on
+ * the losing branch: the invitee deleted its keys when it joined there), and one-time packages
+ * are few, so several members re-making the same add would each take one, and the commit that
+ * wins might carry a stale one the invitee can no longer open.
  */
 export function lostChanges(
   losing: readonly BranchEntry[],
+  self: number,
   fresh?: (member: GroupMember) => KeyPackageInput | undefined,
 ): { readonly removals: Change[]; readonly adds: Change[] } {
   const removals: Change[] = [];
   const adds: Change[] = [];
   for (const e of losing) {
     for (const m of e.removed) removals.push({ kind: 'remove', signatureKey: m.signatureKey });
+    if (e.committer !== self) continue;
     for (const a of e.added) {
       const kp = fresh?.(a.member);
       adds.push({ kind: 'add', keyPackage: kp === undefined ? a.keyPackage : keyPackageOf(kp) });

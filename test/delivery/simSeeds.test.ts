@@ -9,6 +9,8 @@ import { runSeed } from './sim/runner.js';
 const SEEDS: readonly (readonly [number, string])[] = [
   [1104, 'a lost branch served from logs kept the winning leader from ordering for good'],
   [1323, 'a member cut off, then removed, never republished what it sent while cut off'],
+  [1198, 'every member of the losing branch re-made its add, and a stale KeyPackage won'],
+  [1466, 'checker: a removal and the re-add merged in one millisecond (merge order now kept)'],
   [1906, "the other branch's first commit cited a proposal the fork point never got"],
   [2152, 'an application message lost by the peer a catch-up asked too'],
   [2317, 'a member that lost the commit removing it was refused every catch-up'],

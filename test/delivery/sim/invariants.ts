@@ -128,6 +128,14 @@ export function checkRemoval(trace: Trace): Violation[] {
   }
   for (const rm of trace.removals) {
     if (readdedAfter(trace, rm.member, rm.time)) continue;
+    // Re-added in the same millisecond, after the removal (a member catching up merges both).
+    const { order } = rm;
+    if (
+      order !== undefined &&
+      trace.readds.some((r) => r.member === rm.member && (r.order ?? -1) > order)
+    ) {
+      continue;
+    }
     for (const f of activeFinals(trace)) {
       if (f.view.roster.includes(rm.member)) {
         out.push({

@@ -82,6 +82,7 @@ export async function runSeed(seed: number, options: Partial<RunOptions> = {}): 
   let skipped = 0;
 
   const removedOnce = new Set<string>();
+  let membershipOrder = 0;
   const observer: MemberObserver = {
     merged(m, commitHash, fromEpoch, after) {
       trace.merges.push({ time: scheduler.now(), member: m.name, commitHash, fromEpoch, after });
@@ -105,10 +106,18 @@ export async function runSeed(seed: number, options: Partial<RunOptions> = {}): 
       for (const name of removed) {
         if (removedOnce.has(name)) continue;
         removedOnce.add(name);
-        trace.removals.push({ time: scheduler.now(), member: name, mergedBy: m.name, after });
+        const order = membershipOrder++;
+        trace.removals.push({
+          time: scheduler.now(),
+          order,
+          member: name,
+          mergedBy: m.name,
+          after,
+        });
       }
       for (const name of added) {
-        if (removedOnce.delete(name)) trace.readds.push({ member: name, time: scheduler.now() });
+        if (!removedOnce.delete(name)) continue;
+        trace.readds.push({ member: name, time: scheduler.now(), order: membershipOrder++ });
       }
     },
     welcome(_m, welcome, added) {

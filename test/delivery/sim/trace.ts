@@ -59,6 +59,8 @@ export interface NotDeliveredReport {
 /** A member the script removed (or who left) and whose removal some member merged. */
 export interface RemovalRecord {
   readonly time: number;
+  /** Place among removals and re-adds (several merges can share one virtual millisecond). */
+  readonly order?: number;
   readonly member: string;
   /** Who merged it first, and the state after. */
   readonly mergedBy: string;
@@ -82,7 +84,7 @@ export interface Trace {
   readonly notDelivered: NotDeliveredReport[];
   readonly removals: RemovalRecord[];
   /** Members added again after a removal, with the time of the add (their earlier removal is void). */
-  readonly readds: { readonly member: string; readonly time: number }[];
+  readonly readds: { readonly member: string; readonly time: number; readonly order?: number }[];
   /**
    * Members that came back from a crash without their group state and joined again: from then on
    * they cannot read what was sent to the epochs they missed.
