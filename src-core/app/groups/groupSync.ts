@@ -70,6 +70,14 @@ export class GroupSync {
   #offPeer: (() => void) | undefined;
   readonly #running = new Set<string>();
   readonly #again = new Set<string>();
+  /**
+   * Per group: peers to ask first at the next catch-up (they just came online), and a turn that
+   * rotates who is asked first otherwise. A catch-up pages from the first peer that answers and
+   * asks the next only for missing commits, so messages only one member holds (its own, sent
+   * just before it went away or crashed) come only from asking that member first.
+   */
+  readonly #askFirst = new Map<string, Set<PeerIdString>>();
+  readonly #turn = new Map<string, number>();
   readonly #pending = new Map<string, Pending>();
   /** Log writes in flight, awaited at close so none runs on a closed store. */
   readonly #writes = new Set<Promise<unknown>>();
@@ -132,6 +140,8 @@ export class GroupSync {
     this.#pending.clear();
     this.#running.clear();
     this.#again.clear();
+    this.#askFirst.clear();
+    this.#turn.clear();
   }
 
   #track<T>(p: Promise<T>): Promise<T> {
@@ -284,8 +294,24 @@ export class GroupSync {
 
   #onPeerOnline(peer: PeerIdString): void {
     for (const e of this.hub.groups.values()) {
-      if (this.authorized(peer, e.hex)) this.catchUp(e);
+      if (!this.authorized(peer, e.hex)) continue;
+      let first = this.#askFirst.get(e.hex);
+      if (first === undefined) this.#askFirst.set(e.hex, (first = new Set()));
+      first.add(peer);
+      this.catchUp(e);
     }
+  }
+
+  /** The peers of a catch-up: those that just came online, then the others from a rotating start. */
+  #order(e: GroupEntry): PeerIdString[] {
+    const all = this.#peersFor(e);
+    const first = [...(this.#askFirst.get(e.hex) ?? [])].filter((p) => all.includes(p));
+    this.#askFirst.delete(e.hex);
+    const rest = all.filter((p) => !first.includes(p));
+    const turn = this.#turn.get(e.hex) ?? 0;
+    this.#turn.set(e.hex, turn + 1);
+    const k = rest.length === 0 ? 0 : turn % rest.length;
+    return [...first, ...rest.slice(k), ...rest.slice(0, k)];
   }
 
   /** Member devices we can ask: the group channel's peers and connected members' devices. */
@@ -307,7 +333,7 @@ export class GroupSync {
       return;
     }
     this.#replayBacklog(session, e.id);
-    const peers = this.#peersFor(e);
+    const peers = this.#order(e);
     if (peers.length === 0) return;
     this.#running.add(e.hex);
     const client = this.#client;
