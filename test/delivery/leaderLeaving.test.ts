@@ -28,3 +28,27 @@ describe('GroupSession: a leader whose removal is proposed', () => {
     expect((carol!.seen.message ?? []).map((e) => untext(e.data))).toEqual(['once alice is gone']);
   });
 });
+
+describe('GroupSession: a restart resumes the persisted election', () => {
+  it('claims the term after the one it knew, never one another leader already used', () => {
+    const f = groupOf(['alice', 'bob', 'carol']);
+    f.run(1_500);
+    const [alice, bob, carol] = f.members;
+    alice!.session.stop(); // the leader goes away: bob claims term 1
+    f.run(8_000);
+    expect([bob!.session.term, bob!.session.isLeader]).toEqual([1n, true]);
+    const known = { term: carol!.session.term, leader: carol!.session.leader };
+    expect(known).toEqual({ term: 1n, leader: bob!.session.group.ownLeaf });
+    carol!.session.stop();
+    bob!.session.stop(); // carol restarts alone with what she persisted, and must take over
+    const restarted = new GroupSession({
+      group: carol!.session.group,
+      ports: { clock: f.clock, channels: f.net.port('carol') },
+      election: known,
+    });
+    restarted.start();
+    expect(restarted.term).toBe(1n);
+    f.run(10_000);
+    expect([restarted.term, restarted.isLeader]).toEqual([2n, true]);
+  });
+});

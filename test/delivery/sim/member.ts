@@ -148,6 +148,11 @@ export class Member {
   /** One-time KeyPackages handed to contacts (the directory), not yet used. */
   readonly keyPackages: PublishedKeyPackage[];
   private persisted: Map<string, Uint8Array> | undefined;
+  /**
+   * The election term and leader, kept on "disk" with the group state (as the app must): a
+   * restarted member that came back at term 0 would claim a term others had already used.
+   */
+  private election: { term: bigint; leader: number } | undefined;
   private readonly logStore = new MemoryLogStore();
   private inc: Incarnation | undefined;
   private incarnations = 0;
@@ -248,7 +253,7 @@ export class Member {
     if (this.persisted !== undefined) {
       const state = decodeGroupState(this.persisted, { suite: this.suite });
       const group = new GroupHandle(state);
-      if (group.isActive) this.attach(inc, group);
+      if (group.isActive) this.attach(inc, group, this.election);
     }
     this.scheduleSync(inc);
   }
@@ -281,7 +286,11 @@ export class Member {
     return true;
   }
 
-  private attach(inc: Incarnation, group: Group): void {
+  private attach(
+    inc: Incarnation,
+    group: Group,
+    election?: { term: bigint; leader: number },
+  ): void {
     this.joinedAt ??= group.epoch;
     const channels = this.logged(inc, inc.ports.channels);
     const session = new GroupSession({
@@ -289,8 +298,14 @@ export class Member {
       ports: { clock: inc.ports.clock, channels },
       timing: this.options.timing,
       freshKeyPackage: (m) => this.options.directory(nameOf(m)),
+      ...(election === undefined ? {} : { election }),
     });
     inc.session = session;
+    const keepElection = (): void => {
+      if (this.inc === inc) this.election = { term: session.term, leader: session.leader };
+    };
+    keepElection();
+    session.on('leader', keepElection);
     const guard = (what: string, f: () => void): void => {
       if (this.inc !== inc) return;
       try {
@@ -303,6 +318,7 @@ export class Member {
       guard('epoch', () => {
         // A commit always ends the epoch before the one it starts (also on a branch switch).
         this.observer.merged(this, hex(e.commitHash), e.epoch - 1n, viewOf(session.group));
+        keepElection();
         this.persist(session);
         // The epoch just left is readable for a few epochs more (MLS past epochs): fetch what
         // the channel lost of it now, before a quick run of commits leaves it behind. From one
