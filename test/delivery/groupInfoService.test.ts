@@ -227,6 +227,17 @@ describe('GroupInfo service', () => {
         }),
       ),
     ).rejects.toThrow('groupinfo_challenge_invalid');
+    // `mayServe` narrows: a member it refuses gets the same refusal as a stranger.
+    const narrow = new GroupInfoServer({
+      requests: net.port('strict-peer'),
+      self: 'strict-peer',
+      clock,
+      group: () => a,
+      mayServe: (_key, from) => from !== 'bob-peer',
+    });
+    const refusedHere = await fetchGroupInfo(port, ['strict-peer', 'alice-peer'], b);
+    expect(refusedHere.map((r) => r.error)).toEqual(['peer_refused', undefined]);
+    narrow.close();
     const rm = a.remove([b.ownLeaf]);
     a.merge(rm.pending);
     const reports = await fetchGroupInfo(port, ['alice-peer'], b);
