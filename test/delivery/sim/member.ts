@@ -15,7 +15,6 @@ import {
   CiphertextLog,
   EntryKind,
   MemoryLogStore,
-  messageIdOf,
 } from '../../../src-core/delivery/ciphertextLog.js';
 import type { GroupEnvelope } from '../../../src-core/delivery/envelope.js';
 import {
@@ -26,11 +25,7 @@ import {
 import { GroupSession } from '../../../src-core/delivery/groupSession.js';
 import { logBacklog } from '../../../src-core/delivery/logBacklog.js';
 import type { GroupSessionTiming } from '../../../src-core/delivery/groupSession.js';
-import {
-  commitHash,
-  decodeOrderingRecord,
-  encodeOrderingRecord,
-} from '../../../src-core/delivery/orderingRecord.js';
+import { commitHash, decodeOrderingRecord } from '../../../src-core/delivery/orderingRecord.js';
 import type { ChannelPort, DeliveryPorts } from '../../../src-core/delivery/ports.js';
 import type { MessageId } from '../../../src-core/delivery/sessionEvents.js';
 import { SyncClient, SyncServer } from '../../../src-core/delivery/syncProtocol.js';
@@ -44,6 +39,7 @@ import type {
 import { Group as GroupHandle } from '../../../src-core/mls/client/index.js';
 import type { MlsClient } from '../../../src-core/mls/client/index.js';
 import { newClient } from './founding.js';
+import { keepInLog, peek, traceDetail } from './memberLog.js';
 import { decodeGroupState, encodeGroupState } from '../../../src-core/mls/storage/index.js';
 import type { StateView } from './trace.js';
 
@@ -392,7 +388,10 @@ export class Member {
     session.on('leader', (e) =>
       guard('leader', () => this.observer.note(this, `leader: leaf ${e.leader}, term ${e.term}`)),
     );
-    if (process.env.SIM_TRACE === '1') this.traceDetail(session, guard);
+    if (process.env.SIM_TRACE === '1') {
+      const note = (text: string): void => guard('trace', () => this.observer.note(this, text));
+      traceDetail(session, this.suite, () => viewOf(session.group).roster, note);
+    }
     session.on('published', (e) =>
       guard('published', () => {
         if (e.kind === EnvelopeKind.orderingRecord) {
@@ -408,29 +407,6 @@ export class Member {
     session.start();
     this.persist(session);
     this.catchUp(inc);
-  }
-
-  /** More notes for a replay with SIM_TRACE=1: every merge, refusal and publication. */
-  private traceDetail(session: GroupSession, guard: (what: string, f: () => void) => void): void {
-    const note = (text: string): void => guard('trace', () => this.observer.note(this, text));
-    session.on('epoch', (e) =>
-      note(
-        `epoch ${e.epoch} by leaf ${e.committer} ${hex(e.commitHash).slice(0, 8)} term ${e.term} roster ${viewOf(session.group).roster.join(',')}`,
-      ),
-    );
-    session.on('rejected', (e) => note(`rejected at ${session.epoch}: ${e.error.message}`));
-    session.on('published', (e) => {
-      const env = peek(e.envelope);
-      const what =
-        env?.kind === EnvelopeKind.orderingRecord
-          ? ` record ${hex(env.record.commitHash).slice(0, 8)} term ${env.record.term}`
-          : env?.kind === EnvelopeKind.commit
-            ? ` commit ${hex(commitHash(this.suite, env.mlsMessage)).slice(0, 8)}`
-            : '';
-      if (e.kind !== EnvelopeKind.heartbeat)
-        note(`published kind ${e.kind} epoch ${e.epoch}${what}`);
-    });
-    session.on('notDelivered', (e) => note(`notDelivered ${e.id}: ${e.reason}`));
   }
 
   /** The planted fault: process and merge a commit on arrival, bypassing the sequencer. */
@@ -480,51 +456,7 @@ export class Member {
 
   /** Appends an envelope's content to the log (ciphertext only; duplicates are the log's to drop). */
   private keep(inc: Incarnation, data: Uint8Array): void {
-    const log = inc.log;
-    const env = peek(data);
-    if (log === undefined || env === undefined) return;
-    const groupId = env.groupId;
-    const work = async (): Promise<void> => {
-      switch (env.kind) {
-        case EnvelopeKind.commit: {
-          const key = hex(commitHash(this.suite, env.mlsMessage));
-          const record = inc.pendingRecords.get(key);
-          inc.commitIds.set(key, messageIdOf(env.mlsMessage));
-          await log.append(groupId, {
-            kind: EntryKind.commit,
-            epoch: env.epoch,
-            message: env.mlsMessage,
-            orderingRecord: record,
-          });
-          if (record !== undefined) {
-            inc.pendingRecords.delete(key);
-            await log.attachOrderingRecord(groupId, messageIdOf(env.mlsMessage), record);
-          }
-          return;
-        }
-        case EnvelopeKind.orderingRecord: {
-          const key = hex(env.record.commitHash);
-          const record = encodeOrderingRecord(env.record);
-          const id = inc.commitIds.get(key);
-          if (id === undefined || !(await log.attachOrderingRecord(groupId, id, record))) {
-            inc.pendingRecords.set(key, record);
-          }
-          return;
-        }
-        case EnvelopeKind.application:
-        case EnvelopeKind.proposal:
-          await log.append(groupId, {
-            kind:
-              env.kind === EnvelopeKind.application ? EntryKind.application : EntryKind.proposal,
-            epoch: env.epoch,
-            message: env.mlsMessage,
-          });
-          return;
-        default:
-          return;
-      }
-    };
-    work().catch((e: unknown) => {
+    keepInLog(inc, this.suite, data, (e) => {
       // The log refuses what it must (a second commit for an epoch is a fork: 'conflict').
       if (this.inc === inc) this.observer.error(this, 'log', e);
     });
@@ -666,12 +598,4 @@ const REMOVED_SERVED_EPOCHS = 8n;
 function floorEpoch(epoch: bigint, back: number): bigint {
   const b = BigInt(back);
   return epoch > b ? epoch - b : 0n;
-}
-
-function peek(data: Uint8Array): GroupEnvelope | undefined {
-  try {
-    return decodeEnvelope(data);
-  } catch {
-    return undefined;
-  }
 }
