@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AppContent, ContentBody } from '../../src-core/app/content/index.js';
 import { ContentType } from '../../src-core/app/content/index.js';
 import { AppError } from '../../src-core/app/errors.js';
+import { expireMessages } from '../../src-core/app/groups/disappearing.js';
 import {
   decodeStoredMessage,
   encodeStoredMessage,
@@ -102,7 +103,8 @@ describe('message ledger (the group history in the store)', () => {
     expect(await l.unread(0n)).toBe(4); // bob's m0, m2, m4, m6
     expect(await l.unread(p1.items[1]!.seq)).toBe(1); // after m4: m6
     // Disappearing messages: arrived before 250 ms → m0, m1, m2 go, and so does their index.
-    expect(await s.write((tx) => l.expire(tx, 250))).toBe(3);
+    const gone = await s.write((tx) => expireMessages(s, l.groupHex, tx, 250));
+    expect(gone.map((m) => m.text)).toEqual(['m0', 'm1', 'm2']);
     expect((await l.page(undefined, 10)).map((x) => x.message.text)).toEqual([
       'm3',
       'm4',

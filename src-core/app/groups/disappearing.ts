@@ -3,7 +3,8 @@
  * are deleted oldest first, a batch at a time, each batch in one transaction with the group's
  * state (the caller's `persist`): the stored message (its text, reply link, reactions), its id
  * index entry, and for an attachment its stored manifest (which holds the file key) and every
- * sealed chunk blob. Search scans the stored messages (messagesService.ts), so a deleted message
+ * sealed chunk blob, unless another live message (of any group) carries the same manifest
+ * (attachmentRefs.ts): then only this message's reference goes. Search scans the stored messages (messagesService.ts), so a deleted message
  * is gone from search in the same transaction; there is no separate search index to leave
  * behind.
  *
@@ -11,15 +12,10 @@
  * the log's order, so the oldest messages are always at the front and a batch is one range.
  */
 import type { Store, Transaction } from '../../store/index.js';
-import { CHUNK_HASH_BYTES, chunkHash } from '../content/index.js';
+import type { AttachmentManifest } from '../content/index.js';
 import { attachmentIdOf } from './attachmentCrypto.js';
-import {
-  ATTACHMENTS_NS,
-  MESSAGE_INDEX_NS,
-  decodeStoredAttachment,
-  decodeStoredMessage,
-  messageLogName,
-} from './groupRecords.js';
+import { attachmentRefs, refName } from './attachmentRefs.js';
+import { MESSAGE_INDEX_NS, decodeStoredMessage, messageLogName } from './groupRecords.js';
 import type { StoredMessage } from './groupRecords.js';
 import { hexOf } from './messageLedger.js';
 
@@ -50,25 +46,24 @@ export async function expireMessages(
 ): Promise<StoredMessage[]> {
   const log = await store.log(messageLogName(groupHex));
   const index = store.namespace(MESSAGE_INDEX_NS);
-  const attachments = store.namespace(ATTACHMENTS_NS);
   const entries = await log.page({ direction: 'forward', limit });
+  const refs = attachmentRefs(store);
+  const carried = new Map<string, AttachmentManifest>();
   const gone: StoredMessage[] = [];
   for (const entry of entries) {
     const m = decodeStoredMessage(entry.value);
     if (m.receivedAtMs >= cutoffMs) break;
-    index.delete(tx, `${groupHex}/${hexOf(m.messageId)}`);
+    const messageHex = hexOf(m.messageId);
+    index.delete(tx, `${groupHex}/${messageHex}`);
     if (m.attachment !== undefined) {
       const id = attachmentIdOf(m.attachment);
-      const stored = await attachments.get(id);
-      // The record names the group that stored it last: another group's copy is not ours.
-      if (stored === undefined || decodeStoredAttachment(stored).groupHex === groupHex) {
-        attachments.delete(tx, id);
-        const chunks = m.attachment.chunkHashes.length / CHUNK_HASH_BYTES;
-        for (let i = 0; i < chunks; i++) store.blobs.delete(tx, chunkHash(m.attachment, i));
-      }
+      refs.drop(tx, id, refName(groupHex, messageHex));
+      carried.set(id, m.attachment);
     }
     gone.push(m);
   }
+  // Another live message (this group or another) carrying the same manifest keeps it.
+  for (const [id, manifest] of carried) await refs.release(tx, id, manifest);
   if (gone.length > 0) {
     const first = entries[0]!.seq;
     await log.deleteRange(tx, first, entries[gone.length - 1]!.seq + 1n);

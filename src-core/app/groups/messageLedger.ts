@@ -15,6 +15,8 @@ import type { AppContent } from '../content/index.js';
 import { ContentType } from '../content/index.js';
 import type { StoredMessage } from './groupRecords.js';
 import { attachmentIdOf } from './attachmentCrypto.js';
+import type { AttachmentRefs } from './attachmentRefs.js';
+import { attachmentRefs, refName } from './attachmentRefs.js';
 import {
   ATTACHMENTS_NS,
   MESSAGE_INDEX_NS,
@@ -56,6 +58,7 @@ export class MessageLedger {
     private readonly log: OrderedLog,
     private readonly index: Namespace,
     private readonly attachments: Namespace,
+    private readonly refs: AttachmentRefs,
   ) {}
 
   static async open(store: Store, groupHex: string): Promise<MessageLedger> {
@@ -64,6 +67,7 @@ export class MessageLedger {
       await store.log(messageLogName(groupHex)),
       store.namespace(MESSAGE_INDEX_NS),
       store.namespace(ATTACHMENTS_NS),
+      attachmentRefs(store),
     );
   }
 
@@ -163,20 +167,6 @@ export class MessageLedger {
     return n;
   }
 
-  /** Messages that arrived before `cutoffMs` (disappearing messages): deleted with their index. */
-  async expire(tx: Transaction, cutoffMs: number): Promise<number> {
-    const entries = await this.log.page({ direction: 'forward', limit: 500 });
-    let n = 0;
-    for (const e of entries) {
-      const m = decodeStoredMessage(e.value);
-      if (m.receivedAtMs >= cutoffMs) break;
-      this.index.delete(tx, `${this.groupHex}/${hexOf(m.messageId)}`);
-      n++;
-    }
-    if (n > 0) await this.log.deleteRange(tx, entries[0]!.seq, entries[n - 1]!.seq + 1n);
-    return n;
-  }
-
   /**
    * Applies received (or our own) content from `senderUserId` into `tx`. Read receipts, renames,
    * roles and policies are the hub's; here they change nothing.
@@ -220,7 +210,9 @@ export class MessageLedger {
             groupHex: this.groupHex,
             manifest: body.manifest,
           });
-          this.attachments.put(tx, attachmentIdOf(body.manifest), value);
+          const id = attachmentIdOf(body.manifest);
+          this.attachments.put(tx, id, value);
+          this.refs.add(tx, id, refName(this.groupHex, hexOf(content.messageId)));
         }
         return c;
       }
@@ -236,6 +228,13 @@ export class MessageLedger {
             ? { ...found.message, text: body.text, editedAtMs: Number(content.sentAtMs) }
             : { ...found.message, text: '', deleted: true, reactions: [], attachment: undefined };
         this.replace(tx, found.seq, message);
+        const carried = found.message.attachment;
+        if (body.type === ContentType.delete && carried !== undefined) {
+          // Deleted for everyone: the file key and chunks go too, unless another message has them.
+          const id = attachmentIdOf(carried);
+          this.refs.drop(tx, id, refName(this.groupHex, hexOf(body.ref)));
+          await this.refs.release(tx, id, carried);
+        }
         return {
           kind: body.type === ContentType.edit ? 'edited' : 'deleted',
           seq: found.seq,
