@@ -13,6 +13,10 @@
  * A chunk is served to any peer that names its hash: chunks are sealed under a key only members
  * received, and hashes are only in the members' manifests, so a peer learns nothing it could not
  * already read.
+ *
+ * When an attachment is deleted (disappearing messages, delete for everyone: attachmentRefs.ts
+ * says when), its transfers are forgotten and a download still running stops before it stores
+ * another chunk.
  */
 import { randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
@@ -30,6 +34,7 @@ import {
   sealChunk,
   sha256,
 } from './attachmentCrypto.js';
+import { attachmentRefs } from './attachmentRefs.js';
 import type { GroupEntry, GroupHub } from './groupHub.js';
 import { ATTACHMENTS_NS, decodeStoredAttachment } from './groupRecords.js';
 import type { StoredAttachment } from './groupRecords.js';
@@ -58,12 +63,15 @@ export class ChunkTransfers {
   readonly #transfers = new Map<string, Transfer>();
   readonly #complete = new Set<string>();
   readonly #running = new Map<string, Promise<void>>();
+  /** Downloads stopped because their attachment was deleted (expired or deleted for everyone). */
+  readonly #stopped = new Set<string>();
 
   constructor(private readonly hub: GroupHub) {}
 
   serve(): () => void {
     const s = this.hub.session;
-    return s.ports.requests.handle(CHUNKS_PROTOCOL, async (body) => {
+    const offDeleted = attachmentRefs(s.store).onCollected((id) => this.#forget(id));
+    const offRequests = s.ports.requests.handle(CHUNKS_PROTOCOL, async (body) => {
       let hash: Uint8Array;
       try {
         hash = decode(requestCodec, body).hash;
@@ -73,6 +81,40 @@ export class ChunkTransfers {
       const chunk = await s.store.blobs.get(hash);
       return encode(responseCodec, { version: CHUNKS_VERSION, chunk });
     });
+    return () => {
+      offRequests();
+      offDeleted();
+    };
+  }
+
+  /**
+   * The attachment's record and chunks were deleted: it is not complete any more, its finished
+   * transfers are forgotten (failed ones stay, for `settled`), and a download of it stops (failed, `not_found`) before it stores
+   * another chunk.
+   */
+  #forget(attachmentId: string): void {
+    this.#complete.delete(attachmentId);
+    for (const [transferId, t] of this.#transfers) {
+      if (t.attachmentId !== attachmentId) continue;
+      if (t.state === 'done') {
+        this.#transfers.delete(transferId);
+        continue;
+      }
+      if (t.state !== 'running') continue;
+      this.#stopped.add(transferId);
+      t.state = 'failed';
+      t.failure = 'not_found';
+      this.#progress({ ...t });
+    }
+  }
+
+  /** Whether a download must not store chunks: stopped, or its attachment's deletion is being written. */
+  #refused(t: Transfer): boolean {
+    return (
+      this.#stopped.has(t.transferId) ||
+      (t.attachmentId !== null &&
+        attachmentRefs(this.hub.session.store).isCollecting(t.attachmentId))
+    );
   }
 
   transfer(id: string): Transfer {
@@ -199,12 +241,16 @@ export class ChunkTransfers {
     };
     this.#transfers.set(t.transferId, t);
     const run = this.#download(e, manifest, t).catch((err: unknown) => {
+      if (this.#stopped.has(t.transferId)) return; // already reported by #forget
       t.state = 'failed';
       t.failure = err instanceof AppError ? err.code : 'unavailable';
       this.#progress({ ...t });
     });
     this.#running.set(t.transferId, run);
-    void run.finally(() => this.#running.delete(t.transferId));
+    void run.finally(() => {
+      this.#running.delete(t.transferId);
+      this.#stopped.delete(t.transferId);
+    });
     return { ...t };
   }
 
@@ -230,16 +276,19 @@ export class ChunkTransfers {
       if (pending.length === 0) return;
       const batch = pending;
       pending = [];
-      await s.store.write(
-        (tx) => {
-          for (const c of batch) s.store.blobs.put(tx, c);
-        },
-        { sync: false },
-      );
+      const tx = s.store.transaction();
+      for (const c of batch) s.store.blobs.put(tx, c);
+      // Checked with no await before the commit starts: an expiry marks the deletion before it
+      // commits (attachmentRefs.ts), so chunks never land after the deletion of their manifest.
+      if (this.#refused(t)) {
+        tx.abort();
+        throw new AppError('not_found', 'the attachment was deleted');
+      }
+      await tx.commit({ sync: false });
       this.#progress({ ...t });
     };
     const worker = async (): Promise<void> => {
-      while (next < missing.length) {
+      while (next < missing.length && !this.#refused(t)) {
         const i = missing[next++]!;
         const chunk = await this.#fetchChunk(e, chunkHash(m, i));
         // After the await: `pending` may be a new array by now (a flush took the old one).
@@ -250,6 +299,7 @@ export class ChunkTransfers {
     };
     await Promise.all(Array.from({ length: FETCH_PARALLEL }, worker));
     await flush();
+    if (this.#refused(t)) throw new AppError('not_found', 'the attachment was deleted');
     t.state = 'done';
     if (t.attachmentId !== null) this.#complete.add(t.attachmentId);
     this.#progress({ ...t });
