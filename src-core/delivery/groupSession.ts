@@ -25,7 +25,7 @@ import { DeliveryError, toDeliveryError } from './errors.js';
 import { ForkRecovery } from './forkRecovery.js';
 import type { ForkHost } from './forkRecovery.js';
 import type { Heartbeat } from './heartbeat.js';
-import { branchHead, verifyHeartbeat } from './heartbeat.js';
+import { branchHead, signedByMemberOf, verifyHeartbeat } from './heartbeat.js';
 import { LeaderElection } from './leaderElection.js';
 import type { OrderingRecord } from './orderingRecord.js';
 import { bytesEqual, commitHash, hashKey, verifyOrderingRecord } from './orderingRecord.js';
@@ -109,7 +109,7 @@ export class GroupSession {
     this.history = new BranchHistory(options.forkWindow ?? DEFAULT_FORK_WINDOW);
     const limit = options.bufferLimit ?? DEFAULT_BUFFER_LIMIT;
     this.buffer = new EnvelopeBuffer(limit);
-    this.seen = new SeenMessages(limit);
+    this.seen = options.seen ?? new SeenMessages(limit);
     this.rejoins = new Rejoins(options.freshKeyPackage, this.timing.retryMs);
     this.own = new OwnChanges(this.outbox, this.clock, this.events, this.timing.retryMs, (k, c) => {
       this.candidates.set(k, c);
@@ -154,6 +154,16 @@ export class GroupSession {
     return this.external.active;
   }
 
+  /** Our branch looks left by the others (see LeaderElection.abandoned). */
+  get abandoned(): boolean {
+    return this.election.abandoned(this.memberLeaves(), this.clock.now());
+  }
+
+  /** What we read, by (sender, message id): for a session that replaces this one. */
+  get seenMessages(): SeenMessages {
+    return this.seen;
+  }
+
   /** Started, not stopped, still a member. */
   get isRunning(): boolean {
     return this.unsubscribe !== undefined && !this.stopped;
@@ -187,6 +197,16 @@ export class GroupSession {
     this.history.destroy();
     this.outbox.wipe();
     this.current.destroy();
+  }
+
+  /**
+   * Gives this session up for one that replaces it (a Welcome re-added us on the branch that won
+   * while ours was `abandoned`): our messages a fork could still undo are reported
+   * `notDelivered` (they went out on a branch the others left), then it is destroyed.
+   */
+  abandon(): void {
+    this.outbox.failUnsettled();
+    this.destroy();
   }
 
   /** Sends application data to the group; returns its local id (see `notDelivered`). */
@@ -281,7 +301,9 @@ export class GroupSession {
       event = this.current.process(mls);
     } catch (e) {
       // Key already used: our own commit, or one staged before a restart (see checkFollowable).
-      if (e instanceof MlsError && e.code === 'key_already_used') {
+      // Our own commit whose key use was not stored before a restart MLS reads but cannot take
+      // ('own_message': its staged commit is gone): the same case, the app hits it.
+      if (e instanceof MlsError && (e.code === 'key_already_used' || e.code === 'own_message')) {
         this.unfollowable.add(key);
         this.checkFollowable(key);
       }
@@ -366,6 +388,7 @@ export class GroupSession {
     // we publish our branch, re-add it if stuck: rejoin.ts), or we are on two branches. Mostly
     // unverifiable (its tree is not ours): it causes at most a rate-limited republication.
     if (hb.epoch !== this.epoch || !bytesEqual(hb.head, branchHead(this.current.state))) {
+      if (signedByMemberOf(this.current.state, hb)) this.election.foreignLeader(this.clock.now());
       if (hb.epoch > this.epoch) this.reports.behind(this.epoch, hb.epoch, this.clock.now());
       if (hb.epoch <= this.epoch && this.isLeader) this.reAddIfStuck(hb);
       return this.sequencer.republishBranch();
@@ -487,11 +510,18 @@ export class GroupSession {
     const now = this.clock.now();
     this.sequencer.tick(now);
     const deadline = this.election.claimDeadline(this.memberLeaves());
-    const claims = !this.own.isLeaving && !this.external.active && !removalProposed(this.current);
+    const claims =
+      !this.own.isLeaving &&
+      !this.external.active &&
+      !removalProposed(this.current) &&
+      !this.abandoned;
     if (deadline !== undefined && now >= deadline && claims) {
       this.election.claim(now);
       this.leaderChanged();
     }
+    // Abandoned: our heartbeat makes the other branch's leader publish its branch to us (the
+    // fork evidence, if we hold its fork point), every `retryMs` at most.
+    if (this.abandoned && this.rejoins.beatDue(now)) this.sequencer.heartbeat();
     const adds = this.rejoins.addsDue(this.current);
     if (adds.length > 0) this.own.want(adds, true);
     this.own.tick(this.current, now);

@@ -98,6 +98,26 @@ export function signHeartbeat(state: GroupState, term: bigint, sentAtMs: number)
 }
 
 /** Checks a heartbeat against a state of its epoch. Throws DeliveryError; changes nothing. */
+/**
+ * Whether `hb`, a heartbeat of another branch or epoch, was signed by the member at its leaf in
+ * `state`'s tree (same signature key): a member of ours leads there. Leaf keys outlive epochs and
+ * branches, so our current tree serves for any epoch the member still holds that leaf in.
+ */
+export function signedByMemberOf(state: GroupState, hb: Heartbeat): boolean {
+  try {
+    verifySignedByLeaf(
+      state,
+      hb.leaderLeaf,
+      HEARTBEAT_LABEL,
+      encode(heartbeatTBSCodec, hb),
+      hb.signature,
+    );
+    return bytesEqual(hb.groupId, state.groupId);
+  } catch {
+    return false;
+  }
+}
+
 export function verifyHeartbeat(state: GroupState, hb: Heartbeat): void {
   if (!bytesEqual(hb.groupId, state.groupId)) {
     throw new DeliveryError('wrong_group', 'heartbeat for another group');

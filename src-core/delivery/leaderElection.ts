@@ -38,6 +38,7 @@ export class LeaderElection {
   private currentTerm = 0n;
   private currentLeader: number;
   private lastHeard: number;
+  private foreignLeaderAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly timing: ElectionTiming,
@@ -106,6 +107,26 @@ export class LeaderElection {
     const others = members.filter((m) => m !== this.currentLeader).sort((a, b) => a - b);
     const rank = Math.max(0, others.indexOf(this.self));
     return this.lastHeard + this.timing.electionTimeoutMs + rank * this.timing.staggerMs;
+  }
+
+  /**
+   * Our leader has been silent past the election timeout while a member of our tree (its
+   * heartbeat signed with that member's leaf key) leads another branch: the others have left
+   * ours, e.g. we were added on a branch that lost a fork and hold no fork point from before it,
+   * so we cannot judge it. We then do not claim (leading a branch nobody else is on would pull
+   * members onto it by re-adds) but heartbeat, so that its leader publishes its branch to us
+   * (the fork evidence, if we can judge it); a Welcome re-adding us there is the other way back
+   * (the glue takes it, `GroupSession.abandon` gives ours up). Not a verdict: no claim is made.
+   */
+  abandoned(members: readonly number[], now: number): boolean {
+    if (now - this.foreignLeaderAt >= this.timing.electionTimeoutMs) return false;
+    const deadline = this.claimDeadline(members);
+    return deadline !== undefined && now >= deadline;
+  }
+
+  /** A member of our tree was heard leading another branch or epoch (see abandoned). */
+  foreignLeader(now: number): void {
+    this.foreignLeaderAt = now;
   }
 
   /** Takes the next term for ourselves. */

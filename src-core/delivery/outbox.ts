@@ -163,6 +163,19 @@ export class Outbox {
     }
   }
 
+  /**
+   * This session is given up for another of the same group (we were re-added on a branch that
+   * won): every message not yet beyond a fork's reach, sent or held, is reported not delivered.
+   */
+  failUnsettled(): void {
+    for (const m of [...this.sent, ...this.held]) {
+      m.data.fill(0);
+      this.events.emit('notDelivered', { id: m.id, reason: 'rejoin_needed' });
+    }
+    this.sent = [];
+    this.held = [];
+  }
+
   wipe(): void {
     for (const m of [...this.sent, ...this.held]) m.data.fill(0);
     this.sent = [];

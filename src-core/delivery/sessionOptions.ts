@@ -1,4 +1,5 @@
 /** How a group session is configured: its timers, its fork window, its buffers. */
+import type { SeenMessages } from './applicationFrame.js';
 import type { Group, GroupMember, KeyPackageInput } from '../mls/client/index.js';
 import type { ExternalRejoinOptions } from './externalRejoin.js';
 import type { ElectionTiming } from './leaderElection.js';
@@ -45,4 +46,10 @@ export interface GroupSessionOptions {
   readonly rejoin?: ExternalRejoinOptions;
   /** Election state to resume from (a restart); default: term 0, the lowest leaf. */
   readonly election?: { readonly term: bigint; readonly leader: number };
+  /**
+   * The message ids a previous session of this group read (`GroupSession.seenMessages`), when
+   * this one replaces it (re-added on another branch): messages sent again there are not read
+   * twice.
+   */
+  readonly seen?: SeenMessages;
 }

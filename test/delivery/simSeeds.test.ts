@@ -11,6 +11,7 @@ const SEEDS: readonly (readonly [number, string])[] = [
   [1323, 'a member cut off, then removed, never republished what it sent while cut off'],
   [1198, 'every member of the losing branch re-made its add, and a stale KeyPackage won'],
   [1466, 'checker: a removal and the re-add merged in one millisecond (merge order now kept)'],
+  [1686, 'a member added on the losing branch led it alone and re-added the winning leader'],
   [1906, "the other branch's first commit cited a proposal the fork point never got"],
   [2152, 'an application message lost by the peer a catch-up asked too'],
   [2317, 'a member that lost the commit removing it was refused every catch-up'],

@@ -22,6 +22,7 @@ import {
   decodeEnvelope,
   encodeEnvelope,
 } from '../../../src-core/delivery/envelope.js';
+import type { SeenMessages } from '../../../src-core/delivery/applicationFrame.js';
 import { GroupSession } from '../../../src-core/delivery/groupSession.js';
 import { logBacklog } from '../../../src-core/delivery/logBacklog.js';
 import type { GroupSessionTiming } from '../../../src-core/delivery/groupSession.js';
@@ -149,6 +150,8 @@ export class Member {
    * restarted member that came back at term 0 would claim a term others had already used.
    */
   private election: { term: bigint; leader: number } | undefined;
+  /** The group of a Welcome we did not take (in memory only). */
+  private parked: Group | undefined;
   private readonly logStore = new MemoryLogStore();
   private inc: Incarnation | undefined;
   private incarnations = 0;
@@ -263,13 +266,28 @@ export class Member {
   join(group: Group): void {
     const inc = this.inc;
     if (inc === undefined) throw new Error(`${this.name} is down`);
+    const seen = inc.session?.seenMessages;
     if (inc.session !== undefined) {
-      inc.session.destroy();
+      inc.session.abandon();
       inc.session = undefined;
     }
     this.needsRejoin = false;
     this.joinedAt = group.epoch;
-    this.attach(inc, group);
+    this.attach(inc, group, undefined, seen);
+  }
+
+  /** A Welcome's group we did not take (our session looked fine): see `takeParkedIfAbandoned`. */
+  park(group: Group): void {
+    this.parked?.destroy();
+    this.parked = group;
+  }
+
+  /** Our session's branch is abandoned (GroupSession.abandoned): join the parked re-add. */
+  private takeParkedIfAbandoned(inc: Incarnation): void {
+    const parked = this.parked;
+    if (parked === undefined || inc.session?.abandoned !== true) return;
+    this.parked = undefined;
+    this.join(parked);
   }
 
   /** Sends application data; returns false if we cannot (down, or not in the group). */
@@ -286,6 +304,7 @@ export class Member {
     inc: Incarnation,
     group: Group,
     election?: { term: bigint; leader: number },
+    seen?: SeenMessages,
   ): void {
     this.joinedAt ??= group.epoch;
     const channels = this.logged(inc, inc.ports.channels);
@@ -295,6 +314,7 @@ export class Member {
       timing: this.options.timing,
       freshKeyPackage: (m) => this.options.directory(nameOf(m)),
       ...(election === undefined ? {} : { election }),
+      ...(seen === undefined ? {} : { seen }),
     });
     inc.session = session;
     const keepElection = (): void => {
@@ -469,6 +489,8 @@ export class Member {
   private scheduleSync(inc: Incarnation, sinceFull = 0): void {
     const step = Math.min(1_000, this.options.syncEveryMs);
     inc.ports.clock.setTimer(step, () => {
+      if (this.inc !== inc) return;
+      this.takeParkedIfAbandoned(inc);
       if (this.inc !== inc) return;
       let elapsed = sinceFull + step;
       const session = inc.session;

@@ -152,7 +152,9 @@ export async function runSeed(seed: number, options: Partial<RunOptions> = {}): 
         continue; // a Welcome for a KeyPackage already used (the other branch's): not ours
       }
       if (current !== undefined && !m.needsRejoin && group.epoch <= current.epoch) {
-        group.destroy();
+        // Kept unstarted: if our branch turns out abandoned (see GroupSession.abandoned), this
+        // re-add is the way back.
+        m.park(group);
         continue;
       }
       m.join(group);
