@@ -43,6 +43,7 @@ import { JoinFlow } from './joinFlow.js';
 import { KeyPolicy } from './keyPolicy.js';
 import { ChunkTransfers } from './chunkTransfers.js';
 import { GroupSync } from './groupSync.js';
+import { GroupRejoin } from './groupRejoin.js';
 import { OfflineJoin } from './offlineJoin.js';
 import { UnsentEnvelopes, isApplicationEnvelope } from './unsentEnvelopes.js';
 import type { QueuedWrite } from './groupBatch.js';
@@ -91,6 +92,8 @@ export class GroupHub implements SessionParticipant {
   readonly offline: OfflineJoin;
   /** Our application messages stored with their batch until our ciphertext log holds them. */
   readonly unsent = new UnsentEnvelopes(this);
+  /** Rejoining by external commit: GroupInfo server, fetcher, resync rule (groupRejoin.ts). */
+  readonly rejoin = new GroupRejoin(this);
   #session: Session | undefined;
   #config: GroupConfig | undefined;
   /** Key updates, disappearing messages, idle members, rule changes (keyPolicy.ts). */
@@ -178,6 +181,7 @@ export class GroupHub implements SessionParticipant {
       this.joins.serve(),
       this.chunks.serve(),
       this.offline.open(session),
+      this.rejoin.serve(),
       session.node.events.on('peer:online', ({ peerId }) => this.joins.retryWelcomes(peerId)),
     ];
     this.policy.start(this.options.policyTickMs ?? 30_000);
@@ -287,11 +291,14 @@ export class GroupHub implements SessionParticipant {
       group: e.group,
       ports: { clock: s.ports.clock, channels },
       ...(this.options.sessionTiming === undefined ? {} : { timing: this.options.sessionTiming }),
+      rejoin: this.rejoin.options(e),
     });
     e.session = session;
     e.off.push(
       session.on('epoch', (ev) => {
         e.committer = ev.committer;
+        // A rejoin replaces the session's group (the old one is destroyed) before its 'epoch'.
+        if (session.isRunning) e.group = session.group;
       }),
       session.on('message', (m) => this.#onMessage(e, m.sender, m.data)),
       session.on('membership', (m) =>
@@ -304,6 +311,7 @@ export class GroupHub implements SessionParticipant {
         if (n.id !== undefined) this.#markSend(e, n.id, 'failed');
       }),
       this.policy.attach(e, session),
+      this.rejoin.attach(e, session),
     );
     session.start();
     e.off.push(this.sync.attach(e, session));

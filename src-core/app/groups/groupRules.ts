@@ -149,6 +149,11 @@ export const parleyProposalPolicy: ProposalPolicy = (proposal, sender, state: Gr
     type === ProposalType.remove ||
     type === ProposalType.groupContextExtensions;
   if (!guarded) return true;
+  // A resync (RFC 9420 §12.4.3.2): an external commit's one Remove, of the joiner's own old leaf.
+  // MLS holds the joiner's new leaf to the removed one's credential (the validator's `previous`
+  // rule: same user, same device) and the delivery layer refuses any other external commit
+  // (checkExternalCommit), so a stranger can neither join nor remove anyone this way.
+  if (sender.senderType === SenderType.newMemberCommit && type === ProposalType.remove) return true;
   if (sender.senderType !== SenderType.member) return false;
   if (type === ProposalType.remove && 'remove' in proposal) {
     if (proposal.remove.removed === sender.leafIndex) return true;
