@@ -150,8 +150,11 @@ export type Role = 'admin' | 'member';
 export interface MessagePreview {
   messageId: MessageId;
   senderName: string;
+  /** The text, or an attachment's caption (may be empty). */
   text: string;
   sentAt: Millis;
+  /** The file name when the message carries an attachment (shown as e.g. "📎 photo.png"). */
+  attachmentName: string | null;
 }
 
 export interface GroupSummary {

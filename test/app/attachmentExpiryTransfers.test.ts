@@ -4,6 +4,7 @@ import { chunkHash, CHUNK_HASH_BYTES } from '../../src-core/app/content/index.js
 import { expireMessages } from '../../src-core/app/groups/disappearing.js';
 import { GroupHub } from '../../src-core/app/groups/groupHub.js';
 import { toBase64Url } from '../../src-core/app/dto.js';
+import { groupSummary } from '../../src-core/app/rpc/dtoSchemas.js';
 import type { ParleyApp } from '../../src-core/app/parleyApp.js';
 import { appErrorCode, cleanup, collect, newUser, waitFor } from './appFixture.js';
 
@@ -48,6 +49,10 @@ describe('transfers of an attachment that expires', () => {
     const { manifest } = await hub.chunks.find(sent.message.attachment!.attachmentId);
     expect(await hub.chunks.complete(manifest)).toBe(true);
     expect(hub.chunks.transfer(sent.transfer.transferId).state).toBe('done');
+    // The chat list names the file of a last message without caption (and the RPC schema agrees).
+    const [summary] = await alice.groups.list();
+    expect(summary!.lastMessage).toMatchObject({ text: '', attachmentName: 'photo.png' });
+    expect(groupSummary.parse(summary)).toEqual(summary);
 
     expect(await expireAll(alice, gid)).toBe(1);
     expect(await hub.chunks.complete(manifest)).toBe(false);

@@ -86,6 +86,7 @@ export class GroupViews {
       senderName: this.nameOf(m.senderUserId),
       text: m.text,
       sentAt: m.sentAtMs,
+      attachmentName: m.attachment?.name ?? null,
     };
   }
 

@@ -117,6 +117,7 @@ export const messagePreview = z.strictObject({
   senderName: z.string(),
   text: z.string(),
   sentAt: millis,
+  attachmentName: z.string().nullable(),
 });
 
 export const groupSummary = z.strictObject({
