@@ -13,6 +13,7 @@ import { CONTENT_ID_BYTES, CONTENT_LIMITS, ContentType } from './content/index.j
 import { fromBase64Url, toBase64Url } from './dto.js';
 import { mapped } from './errorMapping.js';
 import { AppError } from './errors.js';
+import { attachmentRefs } from './groups/attachmentRefs.js';
 import { GroupHub } from './groups/groupHub.js';
 import type { AttachmentsService } from './services.js';
 
@@ -75,8 +76,10 @@ export function createAttachmentsService(ctx: AppContext): AttachmentsServiceImp
     fetch: (p) =>
       mapped('attachments.fetch', async () => {
         const e = hub.get(p.groupId);
+        // The record names the group that stored it last; the references name every group.
         const found = await hub.chunks.find(p.attachmentId);
-        if (found.groupHex !== e.hex)
+        const refs = attachmentRefs(hub.session.store);
+        if (found.groupHex !== e.hex && !(await refs.carriedIn(p.attachmentId, e.hex)))
           throw new AppError('not_found', 'not an attachment of this group');
         return hub.chunks.fetch(e, p.attachmentId);
       }),

@@ -99,7 +99,12 @@ describe('an attachment carried by several messages', () => {
     await s.write((tx) => l1.apply(tx, 'bob', false, file(m), 120));
     expect((await s.write((tx) => expireMessages(s, G1, tx, 1_000))).length).toBe(3);
     expect(await held(s, m)).toEqual([true, true, true]);
+    const refs = attachmentRefs(s);
+    const id = attachmentIdOf(m);
+    // The record names group 1 (stored last), yet group 2 still carries it (attachments.fetch).
+    expect([await refs.carriedIn(id, G1), await refs.carriedIn(id, G2)]).toEqual([false, true]);
     expect((await s.write((tx) => expireMessages(s, G2, tx, 1_000))).length).toBe(1);
+    expect(await refs.carriedIn(id, G2)).toBe(false);
     expect(await held(s, m)).toEqual([false, false, false]);
   });
 

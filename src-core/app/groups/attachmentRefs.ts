@@ -87,6 +87,17 @@ export class AttachmentRefs {
     return this.#pendingAdd(attachmentId);
   }
 
+  /** Whether a live message of group `groupHex` carries the attachment (committed or not). */
+  async carriedIn(attachmentId: string, groupHex: string): Promise<boolean> {
+    const mine = (ref: string): boolean => ref.startsWith(`${groupHex}/`);
+    for (const [ref, c] of this.#pending.get(attachmentId) ?? [])
+      if (c.added && mine(ref)) return true;
+    for await (const [ref] of this.#namespace(attachmentId).entries()) {
+      if (mine(ref) && this.#pending.get(attachmentId)?.get(ref)?.added !== false) return true;
+    }
+    return false;
+  }
+
   /**
    * After a message carrying `manifest` dropped its reference in `tx`: deletes (into `tx`) the
    * attachment's record and every chunk if no live message names it any more. Returns whether it
