@@ -15,6 +15,7 @@ import type { ParleyApp } from '../../src-core/app/parleyApp.js';
 import { GroupHub } from '../../src-core/app/groups/groupHub.js';
 import { REJOINED_DETAIL } from '../../src-core/app/groups/groupRejoin.js';
 import { EnvelopeKind } from '../../src-core/delivery/envelope.js';
+import { fetchGroupInfo } from '../../src-core/delivery/groupInfoService.js';
 import { PASS, cleanup, closeApp, collect, newUser, openApp, waitFor } from './appFixture.js';
 
 afterEach(cleanup);
@@ -152,5 +153,34 @@ describe('app: rejoin by external commit', () => {
       expect(members.filter((m) => m.userId === bId)).toMatchObject([{ devices: 1 }]);
       expect(members.map((m) => m.userId).sort()).toEqual([aId, bId, cId].sort());
     }
+  });
+
+  it("GroupInfo goes to a member's own device only: not to another member presenting its key", async () => {
+    const alice = await newUser('Alice');
+    const carol = await newUser('Carol');
+    const dave = await newUser('Dave');
+    await befriend(alice.app, carol.app);
+    await befriend(alice.app, dave.app);
+    const [cId, dId] = await Promise.all(
+      [carol, dave].map(async (u) => (await u.app.identity.me()).userId),
+    );
+    const gid = (await alice.app.groups.create({ name: 'Three', members: [cId!, dId!] })).groupId;
+    for (const u of [carol, dave]) {
+      await waitFor(async () => (await epochOf(u.app, gid)) >= 1, 'joined');
+    }
+    const alicePeer = GroupHub.of(alice.app.context).session.node.peerId;
+    const carolHub = GroupHub.of(carol.app.context);
+    const daveHub = GroupHub.of(dave.app.context);
+    const ask = (hub: GroupHub, as: GroupHub) =>
+      fetchGroupInfo(hub.session.ports.requests, [alicePeer], as.active(gid).group);
+    const outcome = (answers: Awaited<ReturnType<typeof ask>>) =>
+      answers.map((a) => (a.groupInfo === undefined ? a.error : 'served'));
+
+    // Each member with its own leaf key, from its own device: served.
+    expect(outcome(await ask(carolHub, carolHub))).toEqual(['served']);
+    expect(outcome(await ask(daveHub, daveHub))).toEqual(['served']);
+    // Dave's device with Carol's leaf key (and a valid proof of it): refused, as a stranger is
+    // (the refusal code does not travel: the asker sees the request refused).
+    expect(outcome(await ask(daveHub, carolHub))).toEqual(['peer_refused']);
   });
 });
