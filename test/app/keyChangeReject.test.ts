@@ -59,6 +59,9 @@ describe('contacts: rejecting a key change', () => {
     expect((await alice.app.contacts.list())[0]?.verification).toBe('key_changed');
     const changed = await alice.app.contacts.safetyNumber({ userId: bMe.userId });
     expect(changed.digits).not.toBe(before.digits);
+    // The impostor goes away: online, it would present its key again at each reconnection (and
+    // be flagged again after the rejection).
+    await closeApp(impostor.app);
 
     // Rejected through the RPC layer, as the UI would.
     const mc = new MessageChannel();
