@@ -48,10 +48,11 @@ const SEED = Number(process.env['PARLEY_CRASH_SEED'] ?? 1);
 /**
  * Whether the victim commits too (key updates). Off by default: a victim killed after its own
  * commit was ordered and before it merged it cannot process that commit after the restart (MLS
- * never processes one's own commit, and the staged commit lived in memory only). The delivery
- * layer's answer is the leader re-adding it (delivery/rejoin.ts) or an external commit, which the
- * app does not wire yet: such a victim stays at the old epoch. PARLEY_CRASH_VICTIM_COMMITS=1
- * shows it.
+ * never processes one's own commit; the staged commit lived in memory only). It now rejoins by
+ * external commit (groups/groupRejoin.ts) and reaches the others' epoch, but what was sent in the
+ * epoch its lost commit began stays unreadable to it, so its history differs (seen with
+ * `npm run crash -- --rounds 10 --victim-commits`: rounds 0-7 caught up, round 8 lacked one of
+ * Alice's messages at the same epoch).
  */
 const VICTIM_COMMITS = process.env['PARLEY_CRASH_VICTIM_COMMITS'] === '1';
 /** The kill lands this long into the burst at most (the victim's part of a burst lasts ~1 s). */
