@@ -11,12 +11,7 @@
  * and every timer. A restart builds a new GroupSession over the decoded group state.
  */
 import type { CipherSuite } from '../../../src-core/crypto/types.js';
-import {
-  CiphertextLog,
-  EntryKind,
-  MemoryLogStore,
-} from '../../../src-core/delivery/ciphertextLog.js';
-import type { GroupEnvelope } from '../../../src-core/delivery/envelope.js';
+import { CiphertextLog, MemoryLogStore } from '../../../src-core/delivery/ciphertextLog.js';
 import {
   EnvelopeKind,
   decodeEnvelope,
@@ -26,7 +21,7 @@ import type { SeenMessages } from '../../../src-core/delivery/applicationFrame.j
 import { GroupSession } from '../../../src-core/delivery/groupSession.js';
 import { logBacklog } from '../../../src-core/delivery/logBacklog.js';
 import type { GroupSessionTiming } from '../../../src-core/delivery/groupSession.js';
-import { commitHash, decodeOrderingRecord } from '../../../src-core/delivery/orderingRecord.js';
+import { commitHash } from '../../../src-core/delivery/orderingRecord.js';
 import type { ChannelPort, DeliveryPorts } from '../../../src-core/delivery/ports.js';
 import type { MessageId } from '../../../src-core/delivery/sessionEvents.js';
 import { SyncClient, SyncServer } from '../../../src-core/delivery/syncProtocol.js';
@@ -40,7 +35,7 @@ import type {
 import { Group as GroupHandle } from '../../../src-core/mls/client/index.js';
 import type { MlsClient } from '../../../src-core/mls/client/index.js';
 import { newClient } from './founding.js';
-import { keepInLog, peek, traceDetail } from './memberLog.js';
+import { floorEpoch, keepInLog, peek, syncItemEnvelopes, traceDetail } from './memberLog.js';
 import { decodeGroupState, encodeGroupState } from '../../../src-core/mls/storage/index.js';
 import type { StateView } from './trace.js';
 
@@ -592,19 +587,11 @@ export class Member {
     groupId: Uint8Array,
     item: SyncItem,
   ): void {
-    const base = { groupId, epoch: item.epoch };
-    let envs: GroupEnvelope[];
-    if (item.kind === EntryKind.commit) {
-      envs = [{ ...base, kind: EnvelopeKind.commit, mlsMessage: item.message }];
-      if (item.orderingRecord !== undefined) {
-        const record = decodeOrderingRecord(item.orderingRecord);
-        this.observer.orderingSeen(this, record.epoch, hex(record.commitHash));
-        envs.push({ ...base, kind: EnvelopeKind.orderingRecord, record });
+    const envs = syncItemEnvelopes(groupId, item);
+    for (const env of envs) {
+      if (env.kind === EnvelopeKind.orderingRecord) {
+        this.observer.orderingSeen(this, env.record.epoch, hex(env.record.commitHash));
       }
-    } else if (item.kind === EntryKind.application) {
-      envs = [{ ...base, kind: EnvelopeKind.application, mlsMessage: item.message }];
-    } else {
-      envs = [{ ...base, kind: EnvelopeKind.proposal, mlsMessage: item.message }];
     }
     for (const env of envs) {
       if (this.options.dropInbound?.(this.name, env.kind) !== true) {
@@ -616,8 +603,3 @@ export class Member {
 
 /** How long a removed member is still served our log (the fork window's length). */
 const REMOVED_SERVED_EPOCHS = 8n;
-
-function floorEpoch(epoch: bigint, back: number): bigint {
-  const b = BigInt(back);
-  return epoch > b ? epoch - b : 0n;
-}

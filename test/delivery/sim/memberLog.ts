@@ -9,7 +9,12 @@ import { EntryKind, messageIdOf } from '../../../src-core/delivery/ciphertextLog
 import type { GroupEnvelope } from '../../../src-core/delivery/envelope.js';
 import { EnvelopeKind, decodeEnvelope } from '../../../src-core/delivery/envelope.js';
 import type { GroupSession } from '../../../src-core/delivery/groupSession.js';
-import { commitHash, encodeOrderingRecord } from '../../../src-core/delivery/orderingRecord.js';
+import {
+  commitHash,
+  decodeOrderingRecord,
+  encodeOrderingRecord,
+} from '../../../src-core/delivery/orderingRecord.js';
+import type { SyncItem } from '../../../src-core/delivery/syncProtocol.js';
 
 /** What keeping needs of an incarnation: its log and the records still waiting for a commit. */
 export interface LogKeeping {
@@ -98,6 +103,29 @@ export function traceDetail(
     note(`published kind ${e.kind} epoch ${e.epoch}${what}`);
   });
   session.on('notDelivered', (e) => note(`notDelivered ${e.id}: ${e.reason}`));
+}
+
+/** A synced log item as the envelopes it came in (a commit with its record, if it has one). */
+export function syncItemEnvelopes(groupId: Uint8Array, item: SyncItem): GroupEnvelope[] {
+  const base = { groupId, epoch: item.epoch };
+  if (item.kind === EntryKind.application) {
+    return [{ ...base, kind: EnvelopeKind.application, mlsMessage: item.message }];
+  }
+  if (item.kind !== EntryKind.commit) {
+    return [{ ...base, kind: EnvelopeKind.proposal, mlsMessage: item.message }];
+  }
+  const envs: GroupEnvelope[] = [{ ...base, kind: EnvelopeKind.commit, mlsMessage: item.message }];
+  if (item.orderingRecord !== undefined) {
+    const record = decodeOrderingRecord(item.orderingRecord);
+    envs.push({ ...base, kind: EnvelopeKind.orderingRecord, record });
+  }
+  return envs;
+}
+
+/** The epoch `back` epochs before `epoch` (not below 0). */
+export function floorEpoch(epoch: bigint, back: number): bigint {
+  const b = BigInt(back);
+  return epoch > b ? epoch - b : 0n;
 }
 
 function hex(b: Uint8Array): string {
