@@ -9,7 +9,7 @@
 // Only when named (`npm run bench -- attachment-large`): it writes ~8 GiB and takes minutes.
 // PARLEY_BENCH_ATTACHMENT_MIB sets another size.
 import { createHash, randomFillSync } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,20 +66,53 @@ async function fileHash(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Runs `f`, sampling RSS every 50 ms; the phase's time and the highest RSS seen. */
-async function phase(f: () => Promise<void>): Promise<{ ms: number; peakRss: number }> {
-  let peakRss = process.memoryUsage().rss;
-  const timer = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  }, 50);
+interface Memory {
+  rss: number;
+  /** Anonymous (heap, buffers, malloc) and file-backed (mapped files) parts of RSS (Linux). */
+  rssAnon: number;
+  rssFile: number;
+  arrayBuffers: number;
+  heapUsed: number;
+}
+
+function statusKiB(status: string, field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+  return m === null ? 0 : Number(m[1]) * 1024;
+}
+
+function memoryNow(): Memory {
+  const u = process.memoryUsage();
+  let status = '';
+  try {
+    status = readFileSync('/proc/self/status', 'latin1');
+  } catch {
+    // Not Linux: only the totals.
+  }
+  return {
+    rss: u.rss,
+    rssAnon: statusKiB(status, 'RssAnon'),
+    rssFile: statusKiB(status, 'RssFile'),
+    arrayBuffers: u.arrayBuffers,
+    heapUsed: u.heapUsed,
+  };
+}
+
+/** Runs `f`, sampling memory every 50 ms; the phase's time and the highest of each figure. */
+async function phase(f: () => Promise<void>): Promise<{ ms: number; peak: Memory }> {
+  const peak = memoryNow();
+  const sample = (): void => {
+    const m = memoryNow();
+    for (const k of Object.keys(peak) as (keyof Memory)[]) peak[k] = Math.max(peak[k], m[k]);
+  };
+  const timer = setInterval(sample, 50);
   const t0 = performance.now();
   try {
     await f();
   } finally {
     clearInterval(timer);
   }
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  return { ms: performance.now() - t0, peakRss };
+  sample();
+  return { ms: performance.now() - t0, peak };
 }
 
 export default async function run(): Promise<void> {
@@ -138,21 +171,21 @@ export default async function run(): Promise<void> {
     console.log(
       `${SIZE_MIB} MiB file, saved copy identical (SHA-256); RSS before the upload ${mib(rssBefore)}`,
     );
+    const row = (name: string, p: { ms: number; peak: Memory }): string[] => [
+      name,
+      `${(p.ms / 1000).toFixed(1)} s`,
+      mbs(p.ms),
+      mib(p.peak.rss),
+      mib(p.peak.rssAnon),
+      mib(p.peak.rssFile),
+      mib(p.peak.arrayBuffers),
+      mib(p.peak.heapUsed),
+    ];
     printTable([
-      ['phase', 'time', 'MB/s', 'peak RSS (both apps)'],
-      [
-        'upload: read, seal, store (Alice)',
-        `${(upload.ms / 1000).toFixed(1)} s`,
-        mbs(upload.ms),
-        mib(upload.peakRss),
-      ],
-      [
-        'download over libp2p, store (Bob)',
-        `${(download.ms / 1000).toFixed(1)} s`,
-        mbs(download.ms),
-        mib(download.peakRss),
-      ],
-      ['save to disk (Bob)', `${(save.ms / 1000).toFixed(1)} s`, mbs(save.ms), mib(save.peakRss)],
+      ['phase', 'time', 'MB/s', 'peak RSS', 'anon', 'file', 'arrayBuffers', 'heapUsed'],
+      row('upload: read, seal, store (Alice)', upload),
+      row('download over libp2p, store (Bob)', download),
+      row('save to disk (Bob)', save),
     ]);
     console.log(`maxRSS (OS, whole run): ${mib(process.resourceUsage().maxRSS * 1024)}`);
   } finally {
