@@ -42,8 +42,46 @@ import type { StoredAttachment } from './groupRecords.js';
 export const CHUNKS_PROTOCOL = 'chunks';
 const CHUNKS_VERSION = 1;
 /** Chunks per store transaction while uploading or fetching. */
-const CHUNKS_PER_BATCH = 8;
-const FETCH_PARALLEL = 4;
+export const CHUNKS_PER_BATCH = 8;
+export const FETCH_PARALLEL = 4;
+/**
+ * The most chunk buffers one download holds at once: each worker fetches one chunk at a time and
+ * waits for the batch it fills to be written before fetching again, so at most every worker's
+ * batch is being written and none is filling (or one fewer is written and one is filling).
+ */
+export const DOWNLOAD_MAX_HELD_CHUNKS = FETCH_PARALLEL * CHUNKS_PER_BATCH;
+
+/**
+ * Chunk buffers the transfers hold in memory now and at most so far: from a chunk's read (upload),
+ * fetch (download) or load (export) until its batch is written or its plaintext is on disk.
+ * Memory must not grow with the file; tests check the high-water mark against the bounds above.
+ */
+export class HeldChunks {
+  #now = 0;
+  #peak = 0;
+
+  take(n = 1): void {
+    this.#now += n;
+    if (this.#now > this.#peak) this.#peak = this.#now;
+  }
+
+  release(n = 1): void {
+    this.#now -= n;
+  }
+
+  get now(): number {
+    return this.#now;
+  }
+
+  get peak(): number {
+    return this.#peak;
+  }
+
+  /** Starts a new high-water mark from the current count. */
+  resetPeak(): void {
+    this.#peak = this.#now;
+  }
+}
 
 const requestCodec: Codec<{ version: number; hash: Uint8Array }> = struct({
   version: uint16,
@@ -65,6 +103,8 @@ export class ChunkTransfers {
   readonly #running = new Map<string, Promise<void>>();
   /** Downloads stopped because their attachment was deleted (expired or deleted for everyone). */
   readonly #stopped = new Set<string>();
+  /** Chunk buffers alive in transfers (tests read it: memory independent of file size). */
+  readonly held = new HeldChunks();
 
   constructor(private readonly hub: GroupHub) {}
 
@@ -177,32 +217,52 @@ export class ChunkTransfers {
       };
       const buffer = new Uint8Array(chunkSize);
       let tx = s.store.transaction();
-      for (let i = 0; i < count; i++) {
-        const want = Math.min(chunkSize, Number(size) - i * chunkSize);
-        let plain: Uint8Array;
-        if (file !== undefined) {
-          let got = 0;
-          while (got < want) {
-            const r = await file.read(buffer, got, want - got, i * chunkSize + got);
-            if (r.bytesRead === 0) throw new AppError('conflict', 'the file shrank while reading');
-            got += r.bytesRead;
+      let queued = 0;
+      const commitQueued = async (options: { sync?: boolean }): Promise<void> => {
+        try {
+          await tx.commit(options);
+        } finally {
+          this.held.release(queued);
+          queued = 0;
+        }
+      };
+      try {
+        for (let i = 0; i < count; i++) {
+          const want = Math.min(chunkSize, Number(size) - i * chunkSize);
+          let plain: Uint8Array;
+          if (file !== undefined) {
+            let got = 0;
+            while (got < want) {
+              const r = await file.read(buffer, got, want - got, i * chunkSize + got);
+              if (r.bytesRead === 0)
+                throw new AppError('conflict', 'the file shrank while reading');
+              got += r.bytesRead;
+            }
+            plain = buffer.subarray(0, want);
+          } else {
+            const bytes = (source as { bytes: Uint8Array }).bytes;
+            plain = bytes.subarray(i * chunkSize, i * chunkSize + want);
           }
-          plain = buffer.subarray(0, want);
-        } else {
-          const bytes = (source as { bytes: Uint8Array }).bytes;
-          plain = bytes.subarray(i * chunkSize, i * chunkSize + want);
+          const sealed = sealChunk(fileKey, i, size, chunkSize, plain);
+          hashes.set(s.store.blobs.put(tx, sealed), i * CHUNK_HASH_BYTES);
+          this.held.take();
+          queued++;
+          transfer.bytesDone += want;
+          if (queued === CHUNKS_PER_BATCH) {
+            await commitQueued({ sync: false });
+            tx = s.store.transaction();
+            this.#progress({ ...transfer });
+          }
         }
-        const sealed = sealChunk(fileKey, i, size, chunkSize, plain);
-        hashes.set(s.store.blobs.put(tx, sealed), i * CHUNK_HASH_BYTES);
-        transfer.bytesDone += want;
-        if ((i + 1) % CHUNKS_PER_BATCH === 0) {
-          await tx.commit({ sync: false });
-          tx = s.store.transaction();
-          this.#progress({ ...transfer });
-        }
+        await commitQueued({});
+      } catch (err) {
+        tx.abort();
+        this.held.release(queued);
+        queued = 0;
+        throw err;
+      } finally {
+        buffer.fill(0);
       }
-      await tx.commit();
-      buffer.fill(0);
       const manifest: AttachmentManifest = {
         fileKey,
         size,
@@ -272,33 +332,57 @@ export class ChunkTransfers {
     this.#progress({ ...t });
     let next = 0;
     let pending: Uint8Array[] = [];
+    let failure: { readonly err: unknown } | undefined;
     const flush = async (): Promise<void> => {
       if (pending.length === 0) return;
       const batch = pending;
       pending = [];
-      const tx = s.store.transaction();
-      for (const c of batch) s.store.blobs.put(tx, c);
-      // Checked with no await before the commit starts: an expiry marks the deletion before it
-      // commits (attachmentRefs.ts), so chunks never land after the deletion of their manifest.
-      if (this.#refused(t)) {
-        tx.abort();
-        throw new AppError('not_found', 'the attachment was deleted');
+      try {
+        const tx = s.store.transaction();
+        for (const c of batch) s.store.blobs.put(tx, c);
+        // Checked with no await before the commit starts: an expiry marks the deletion before it
+        // commits (attachmentRefs.ts), so chunks never land after the deletion of their manifest.
+        if (this.#refused(t)) {
+          tx.abort();
+          throw new AppError('not_found', 'the attachment was deleted');
+        }
+        await tx.commit({ sync: false });
+      } finally {
+        this.held.release(batch.length);
       }
-      await tx.commit({ sync: false });
       this.#progress({ ...t });
     };
     const worker = async (): Promise<void> => {
-      while (next < missing.length && !this.#refused(t)) {
-        const i = missing[next++]!;
-        const chunk = await this.#fetchChunk(e, chunkHash(m, i));
-        // After the await: `pending` may be a new array by now (a flush took the old one).
-        pending.push(chunk);
-        t.bytesDone += plainOf(i);
-        if (pending.length >= CHUNKS_PER_BATCH) await flush();
+      try {
+        while (next < missing.length && failure === undefined && !this.#refused(t)) {
+          const i = missing[next++]!;
+          const chunk = await this.#fetchChunk(e, chunkHash(m, i));
+          // After the await: `pending` may be a new array by now (a flush took the old one).
+          pending.push(chunk);
+          this.held.take();
+          t.bytesDone += plainOf(i);
+          // The worker that fills a batch waits for its write before fetching again: that is
+          // the backpressure that keeps a download's memory bounded (DOWNLOAD_MAX_HELD_CHUNKS).
+          if (pending.length >= CHUNKS_PER_BATCH) await flush();
+        }
+      } catch (err) {
+        // The other workers stop at their next chunk instead of fetching the rest for nothing.
+        failure ??= { err };
       }
     };
     await Promise.all(Array.from({ length: FETCH_PARALLEL }, worker));
-    await flush();
+    if (failure === undefined) {
+      try {
+        await flush();
+      } catch (err) {
+        failure = { err };
+      }
+    }
+    if (failure !== undefined) {
+      this.held.release(pending.length);
+      pending = [];
+      throw failure.err;
+    }
     if (this.#refused(t)) throw new AppError('not_found', 'the attachment was deleted');
     t.state = 'done';
     if (t.attachmentId !== null) this.#complete.add(t.attachmentId);
@@ -337,8 +421,14 @@ export class ChunkTransfers {
         const sealed = await blobs.get(chunkHash(m, i));
         if (sealed === undefined) throw new AppError('conflict', 'the attachment is not complete');
         const plain = openChunk(m.fileKey, i, m.size, m.chunkSize, sealed);
-        await out.write(plain);
-        plain.fill(0);
+        this.held.take();
+        try {
+          // Awaited: the next chunk is read only once this one is in the file (no write queue).
+          await out.write(plain);
+        } finally {
+          plain.fill(0);
+          this.held.release();
+        }
       }
     } finally {
       await out.close();
