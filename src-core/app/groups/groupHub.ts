@@ -44,6 +44,7 @@ import { KeyPolicy } from './keyPolicy.js';
 import { ChunkTransfers } from './chunkTransfers.js';
 import { GroupSync } from './groupSync.js';
 import { GroupRejoin } from './groupRejoin.js';
+import { keepElection, resumeElection } from './electionKeep.js';
 import { OfflineJoin } from './offlineJoin.js';
 import { UnsentEnvelopes, isApplicationEnvelope } from './unsentEnvelopes.js';
 import type { QueuedWrite } from './groupBatch.js';
@@ -292,8 +293,10 @@ export class GroupHub implements SessionParticipant {
       ports: { clock: s.ports.clock, channels },
       ...(this.options.sessionTiming === undefined ? {} : { timing: this.options.sessionTiming }),
       rejoin: this.rejoin.options(e),
+      ...resumeElection(e),
     });
     e.session = session;
+    e.off.push(keepElection(this, e, session));
     e.off.push(
       session.on('epoch', (ev) => {
         e.committer = ev.committer;

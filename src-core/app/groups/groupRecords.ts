@@ -17,6 +17,7 @@ import {
   optional,
   struct,
   uint16,
+  uint32,
   uint64,
   uint8,
   utf8String,
@@ -39,11 +40,16 @@ export type GroupStateName = keyof typeof GroupStateCode;
 
 /**
  * ```
- * struct { uint16 version = 1; utf8 name<V>; uint8 state; uint64 created_at_ms;
+ * struct { uint64 term; uint32 leader_leaf; } GroupElection;
+ * struct { uint16 version = 2; utf8 name<V>; uint8 state; uint64 created_at_ms;
  *          uint64 read_through;       // arrival number + 1 of the newest message read (0: none)
  *          uint64 sent_since_update; uint64 last_update_ms;
- *          uint64 epoch; } GroupMeta;            // the MLS epoch, kept for groups we are out of
+ *          uint64 epoch;              // the MLS epoch, kept for groups we are out of
+ *          optional<GroupElection> election; } GroupMeta;
  * ```
+ * Version 1 is the same without `election` (read as none; written as version 2 from then on).
+ * `election` is the delivery session's term and leader, handed back at the next start so a
+ * restarted member never claims a term that was already used (delivery README, "Not done here").
  */
 export interface GroupMeta {
   name: string;
@@ -53,7 +59,16 @@ export interface GroupMeta {
   sentSinceUpdate: number;
   lastUpdateMs: number;
   epoch: number;
+  /** The session's election state at the last save (none before version 2, or never saved). */
+  election?: GroupElection | undefined;
 }
+
+export interface GroupElection {
+  readonly term: bigint;
+  readonly leader: number;
+}
+
+const GROUP_META_VERSION = 2;
 
 interface GroupMetaWire {
   version: number;
@@ -64,9 +79,10 @@ interface GroupMetaWire {
   sentSinceUpdate: bigint;
   lastUpdateMs: bigint;
   epoch: bigint;
+  election: GroupElection | undefined;
 }
 
-const groupMetaCodec: Codec<GroupMetaWire> = struct<GroupMetaWire>({
+const groupMetaV1Fields = {
   version: uint16,
   name: utf8String,
   state: uint8,
@@ -75,6 +91,12 @@ const groupMetaCodec: Codec<GroupMetaWire> = struct<GroupMetaWire>({
   sentSinceUpdate: uint64,
   lastUpdateMs: uint64,
   epoch: uint64,
+};
+const groupMetaV1Codec: Codec<Omit<GroupMetaWire, 'election'>> =
+  struct<Omit<GroupMetaWire, 'election'>>(groupMetaV1Fields);
+const groupMetaCodec: Codec<GroupMetaWire> = struct<GroupMetaWire>({
+  ...groupMetaV1Fields,
+  election: optional(struct<GroupElection>({ term: uint64, leader: uint32 })),
 });
 
 export interface StoredReaction {
@@ -192,14 +214,19 @@ const storedLogCodec: Codec<StoredLogWire> = struct<StoredLogWire>({
 });
 
 /** A stored value that does not decode is damage: an AppError, never a silent reset. */
-function decodeStored<T extends { version: number }>(c: Codec<T>, b: Uint8Array, what: string): T {
+function decodeStored<T extends { version: number }>(
+  c: Codec<T>,
+  b: Uint8Array,
+  what: string,
+  version: number = RECORDS_VERSION,
+): T {
   let v: T;
   try {
     v = decode(c, b);
   } catch (cause) {
     throw new AppError('internal', `a stored ${what} is malformed`, { cause });
   }
-  if (v.version !== RECORDS_VERSION) {
+  if (v.version !== version) {
     throw new AppError('internal', `a stored ${what} has version ${v.version}`);
   }
   return v;
@@ -215,7 +242,7 @@ const DELIVERY_BY_CODE = new Map<number, string>(
 
 export function encodeGroupMeta(m: GroupMeta): Uint8Array {
   return encode(groupMetaCodec, {
-    version: RECORDS_VERSION,
+    version: GROUP_META_VERSION,
     name: m.name,
     state: GroupStateCode[m.state],
     createdAtMs: big(m.createdAtMs),
@@ -223,11 +250,22 @@ export function encodeGroupMeta(m: GroupMeta): Uint8Array {
     sentSinceUpdate: big(m.sentSinceUpdate),
     lastUpdateMs: big(m.lastUpdateMs),
     epoch: big(m.epoch),
+    election: m.election,
   });
 }
 
+/** The version a stored record starts with (its first two bytes), if it has them. */
+function versionOf(b: Uint8Array): number | undefined {
+  return b.length < 2 ? undefined : (b[0]! << 8) | b[1]!;
+}
+
 export function decodeGroupMeta(b: Uint8Array): GroupMeta {
-  const w = decodeStored(groupMetaCodec, b, 'group');
+  let w: GroupMetaWire;
+  if (versionOf(b) === RECORDS_VERSION) {
+    w = { ...decodeStored(groupMetaV1Codec, b, 'group'), election: undefined };
+  } else {
+    w = decodeStored(groupMetaCodec, b, 'group', GROUP_META_VERSION);
+  }
   const state = STATE_BY_CODE.get(w.state) as GroupStateName | undefined;
   if (state === undefined) throw new AppError('internal', 'a stored group has an unknown state');
   return {
@@ -238,6 +276,7 @@ export function decodeGroupMeta(b: Uint8Array): GroupMeta {
     sentSinceUpdate: Number(w.sentSinceUpdate),
     lastUpdateMs: Number(w.lastUpdateMs),
     epoch: Number(w.epoch),
+    election: w.election,
   };
 }
 
