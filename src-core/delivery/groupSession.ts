@@ -8,7 +8,6 @@
  * The public API and the design choices are in README.md.
  */
 import type { Group, KeyPackageInput } from '../mls/client/index.js';
-import { MlsError } from '../mls/errors.js';
 import { SeenMessages, decodeApplicationFrame } from './applicationFrame.js';
 import { BranchHistory } from './branchHistory.js';
 import type { BranchEntry } from './branchHistory.js';
@@ -21,6 +20,7 @@ import type { SequencerHost } from './commitSequencer.js';
 import type { GroupEnvelope } from './envelope.js';
 import { EnvelopeKind, decodeEnvelope } from './envelope.js';
 import { EnvelopeBuffer } from './envelopeBuffer.js';
+import { EpochCommits } from './epochCommits.js';
 import { DeliveryError, toDeliveryError } from './errors.js';
 import { ForkRecovery } from './forkRecovery.js';
 import type { ForkHost } from './forkRecovery.js';
@@ -28,7 +28,7 @@ import type { Heartbeat } from './heartbeat.js';
 import { branchHead, signedByMemberOf, verifyHeartbeat } from './heartbeat.js';
 import { LeaderElection } from './leaderElection.js';
 import type { OrderingRecord } from './orderingRecord.js';
-import { bytesEqual, commitHash, hashKey, verifyOrderingRecord } from './orderingRecord.js';
+import { bytesEqual, hashKey } from './orderingRecord.js';
 import { Outbox } from './outbox.js';
 import { Rejoins } from './rejoin.js';
 import { ExternalRejoin } from './externalRejoin.js';
@@ -65,10 +65,7 @@ export class GroupSession {
   private readonly subscribeChannel: () => () => void;
   private readonly subscribers: () => readonly string[];
 
-  private readonly candidates = new Map<string, Candidate>();
-  private readonly records = new Map<string, OrderingRecord>();
-  /** Commits of this epoch MLS refused as already seen (see onCommit). */
-  private readonly unfollowable = new Set<string>();
+  private readonly commits: EpochCommits;
   private readonly own: OwnChanges;
   private readonly seen: SeenMessages;
   private readonly reports: SessionReports;
@@ -111,11 +108,26 @@ export class GroupSession {
     this.buffer = new EnvelopeBuffer(limit);
     this.seen = options.seen ?? new SeenMessages(limit);
     this.rejoins = new Rejoins(options.freshKeyPackage, this.timing.retryMs);
-    this.own = new OwnChanges(this.outbox, this.clock, this.events, this.timing.retryMs, (k, c) => {
-      this.candidates.set(k, c);
-      this.sequencer.candidate(k);
-      this.sequencer.step(false);
+    this.commits = new EpochCommits({
+      clock: this.clock,
+      buffer: this.buffer,
+      reports: this.reports,
+      outbox: this.outbox,
+      rejoins: this.rejoins,
+      group: () => this.current,
+      sequencer: () => this.sequencer,
+      external: () => this.external,
+      observe: (record) => {
+        const seen = this.election.observe(record.term, record.leaderLeaf, this.clock.now());
+        if (seen === 'adopted') this.leaderChanged();
+        return seen;
+      },
+      merge: (candidate, record) => this.merge(candidate, record),
     });
+    const { retryMs } = this.timing;
+    this.own = new OwnChanges(this.outbox, this.clock, this.events, retryMs, (k, c) =>
+      this.commits.candidate(k, c),
+    );
     this.forks = new ForkRecovery(this.forkHost(), limit);
     this.external = new ExternalRejoin(this.rejoinHost(), options.rejoin, this.timing);
     this.events.on('rejoinNeeded', (e) => this.external.stuck(e.forkEpoch));
@@ -282,66 +294,13 @@ export class GroupSession {
     if (env.epoch < this.epoch) return this.onPast(env, bytes);
     switch (env.kind) {
       case EnvelopeKind.commit:
-        return this.onCommit(env.mlsMessage, bytes);
+        return this.commits.onCommit(env.mlsMessage, bytes);
       case EnvelopeKind.orderingRecord:
-        return this.onRecord(env.record, bytes);
+        return this.commits.onRecord(env.record, bytes);
       case EnvelopeKind.proposal:
       case EnvelopeKind.application:
         return this.onMessage(env.mlsMessage, env.epoch, bytes);
     }
-  }
-
-  private onCommit(mls: Uint8Array, bytes: Uint8Array): void {
-    const hash = commitHash(this.current.state.suite, mls);
-    const key = hashKey(hash);
-    // Seen already: a member sending it again has missed the record; as leader, send it again.
-    if (this.candidates.has(key)) return this.sequencer.step(true);
-    let event;
-    try {
-      event = this.current.process(mls);
-    } catch (e) {
-      // Key already used: our own commit, or one staged before a restart (see checkFollowable).
-      // Our own commit whose key use was not stored before a restart MLS reads but cannot take
-      // ('own_message': its staged commit is gone): the same case, the app hits it.
-      if (e instanceof MlsError && (e.code === 'key_already_used' || e.code === 'own_message')) {
-        this.unfollowable.add(key);
-        this.checkFollowable(key);
-      }
-      // Perhaps a commit of another branch at the same epoch number: kept for a branch switch.
-      this.buffer.otherBranch(this.epoch, bytes);
-      throw e;
-    }
-    if (event.kind !== 'commit') throw new DeliveryError('wrong_kind', 'not a commit');
-    this.external.check(this.current, event.commit); // an external commit only as a resync
-    this.candidates.set(key, { pending: event.commit, hash, mls });
-    this.sequencer.candidate(key);
-    this.sequencer.step(false);
-    this.tryMerge(key);
-  }
-
-  private onRecord(record: OrderingRecord, bytes: Uint8Array): void {
-    try {
-      verifyOrderingRecord(this.current.state, record);
-    } catch (e) {
-      this.buffer.otherBranch(this.epoch, bytes);
-      throw e;
-    }
-    // The election sees it only with its commit (tryMerge): another branch's record never counts.
-    const key = hashKey(record.commitHash);
-    this.records.set(key, record);
-    this.checkFollowable(key);
-    this.tryMerge(key);
-  }
-
-  /** The ordered commit is one we cannot process (see onCommit): only a rejoin gets us on. */
-  private checkFollowable(key: string): void {
-    const record = this.records.get(key);
-    if (record === undefined || !this.unfollowable.has(key)) return;
-    const why = 'its ordered commit was staged before (ours, or a restart)';
-    this.reports.rejoin(this.epoch, why, this.outbox.unsettled());
-    // We rejoin by external commit (on the report), or our heartbeat here asks for a re-add.
-    if (this.external.enabled || !this.rejoins.beatDue(this.clock.now())) return;
-    this.sequencer.heartbeat();
   }
 
   private onMessage(mls: Uint8Array, epoch: bigint, bytes: Uint8Array): void {
@@ -414,24 +373,6 @@ export class GroupSession {
 
   // ---- Merging -------------------------------------------------------------------------------
 
-  private tryMerge(key: string): void {
-    const candidate = this.candidates.get(key);
-    const record = this.records.get(key);
-    if (candidate === undefined || record === undefined) return;
-    // An older term's record is merged without moving the election (catching up meets earlier
-    // terms; a conflicting newer one wins by the fork rule); a same-term non-leader is refused.
-    const seen = this.election.observe(record.term, record.leaderLeaf, this.clock.now());
-    if (seen === 'not_leader') {
-      this.records.delete(key);
-      throw new DeliveryError(
-        'not_leader',
-        `record of term ${record.term} by ${record.leaderLeaf}`,
-      );
-    }
-    if (seen === 'adopted') this.leaderChanged();
-    this.merge(candidate, record);
-  }
-
   /** Merges an ordered commit (the old epoch kept as a fork point). */
   private merge(candidate: Candidate, record: OrderingRecord): void {
     const group = this.current;
@@ -440,7 +381,7 @@ export class GroupSession {
     const entry = branchEntry(group, candidate, record, proposals, this.clock.now());
     const { committer } = entry;
     const { updated, removesUs } = pending;
-    for (const [k, c] of this.candidates) if (c !== candidate) entry.others.set(k, c.pending);
+    for (const [k, pending] of this.commits.othersThan(candidate)) entry.others.set(k, pending);
     entry.forkPoint = group.merge(pending, { keepPrevious: true });
     this.history.push(entry);
     this.newEpoch(entry, committer, updated);
@@ -453,7 +394,7 @@ export class GroupSession {
   private newEpoch(entry: BranchEntry, committer: number | undefined, updated: readonly number[]) {
     const added = entry.added.map((a) => a.member);
     this.own.epochMoved(hashKey(entry.commitHash), entry.epoch, added);
-    this.clearEpochState();
+    this.commits.clear();
     this.external.cancel();
     this.sequencer.newEpoch(this.epoch);
     const active = this.current.isActive;
@@ -541,12 +482,8 @@ export class GroupSession {
       // Peers on the group channel we can reach (the port does not count us), at most everyone.
       reach: () => Math.min(this.subscribers().length + 1, this.current.members().length),
       branch: () => this.history.all(),
-      candidateHash: (key) => this.candidates.get(key)?.hash,
-      ordered: (key, record) => {
-        if (this.records.has(key)) return;
-        this.records.set(key, record);
-        this.tryMerge(key);
-      },
+      candidateHash: (key) => this.commits.candidateHash(key),
+      ordered: (key, record) => this.commits.ordered(key, record),
       commitProposals: () => this.own.commit(this.current, this.current.commit(), []),
     };
   }
@@ -576,16 +513,11 @@ export class GroupSession {
           now,
         );
         this.election.reset(record.term, record.leaderLeaf, now);
-        this.clearEpochState();
+        this.commits.clear();
         this.own.dropInFlight();
         this.sequencer.newEpoch(this.epoch);
       },
-      mergeOrdered: (winner, record) => {
-        const key = hashKey(winner.hash);
-        this.candidates.set(key, winner);
-        this.records.set(key, record);
-        this.merge(winner, record);
-      },
+      mergeOrdered: (winner, record) => this.commits.mergeOrdered(winner, record),
       leaderChanged: () => this.leaderChanged(),
       receive: (bytes) => this.receive(bytes),
       replayBuffered: () => this.replayBuffered(),
@@ -599,13 +531,6 @@ export class GroupSession {
       host.rollBackTo(group, record);
     };
     return { ...host, clock: this.clock, replaceGroup, reject: (e) => this.reject(e) };
-  }
-
-  /** Forgets the commits, records and unfollowable commits seen at the epoch we leave. */
-  private clearEpochState(): void {
-    this.candidates.clear();
-    this.records.clear();
-    this.unfollowable.clear();
   }
 
   private memberLeaves(): number[] {
