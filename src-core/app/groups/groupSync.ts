@@ -2,8 +2,8 @@
  * Store and forward for the app's groups: one ciphertext log for every group (on the encrypted
  * store, `ciphertextLogStore.ts`), fed with what we publish and what reaches us on the groups'
  * channels; a `'sync'` server answering members' devices; and a sync client that catches a group
- * up when its session says it is behind, when the profile is unlocked, when a member's device
- * comes online, and every `syncEveryMs`. What a catch-up fetches is handed to the session as the
+ * up when its session says it is behind or its epoch changes (then from one more peer), when the
+ * profile is unlocked, when a member's device comes online, and every `syncEveryMs`. What a catch-up fetches is handed to the session as the
  * envelopes it first travelled in (test/delivery/sim/member.ts wires the same pieces).
  *
  * Who may read a group's log: a connected peer that proved to be a contact's device (the contact
@@ -78,6 +78,9 @@ export class GroupSync {
    */
   readonly #askFirst = new Map<string, Set<PeerIdString>>();
   readonly #turn = new Map<string, number>();
+  /** Groups whose next catch-up also asks one more peer (an epoch changed), and whose turn. */
+  readonly #askAnother = new Set<string>();
+  readonly #anotherTurn = new Map<string, number>();
   readonly #pending = new Map<string, Pending>();
   /** Log writes in flight, awaited at close so none runs on a closed store. */
   readonly #writes = new Set<Promise<unknown>>();
@@ -142,6 +145,8 @@ export class GroupSync {
     this.#again.clear();
     this.#askFirst.clear();
     this.#turn.clear();
+    this.#askAnother.clear();
+    this.#anotherTurn.clear();
   }
 
   #track<T>(p: Promise<T>): Promise<T> {
@@ -177,10 +182,20 @@ export class GroupSync {
 
   /** Starts listening to the session's `behind` reports and catches up once. */
   attach(e: GroupEntry, session: GroupSession): () => void {
-    const off = session.on('behind', () => this.catchUp(e));
+    const offs = [
+      session.on('behind', () => this.catchUp(e)),
+      // The epoch just left is readable a little longer (MLS past epochs): fetch what the
+      // channel lost of it now, before a quick run of commits leaves it behind.
+      session.on('epoch', () => {
+        this.#askAnother.add(e.hex);
+        this.catchUp(e);
+      }),
+    ];
     this.#replayRecent(session, e.id);
     this.catchUp(e);
-    return off;
+    return () => {
+      for (const off of offs) off();
+    };
   }
 
   /**
@@ -340,20 +355,31 @@ export class GroupSync {
     const back = BigInt(this.options.backEpochs ?? 1);
     const from = session.epoch > back ? session.epoch - back : 0n;
     const live = (): boolean => !this.#closed && e.session === session && session.isRunning;
-    const run = client
-      .catchUp(e.id, from, peers, {
+    const once = async (asked: readonly PeerIdString[]): Promise<void> => {
+      const result = await client.catchUp(e.id, from, asked, {
         deliver: (items) => {
           if (!live()) return;
           for (const item of items) replay(session, e.id, item);
         },
-      })
-      .then((result) => {
-        if (!live()) return;
-        // A peer's commit for an epoch where we hold another is the other side of a fork: the
-        // session's fork rule needs it (with its record) to pick the branch.
-        for (const item of result.conflicts) replay(session, e.id, item);
-        this.#replayBacklog(session, e.id);
-      })
+      });
+      if (!live()) return;
+      // A peer's commit for an epoch where we hold another is the other side of a fork: the
+      // session's fork rule needs it (with its record) to pick the branch.
+      for (const item of result.conflicts) replay(session, e.id, item);
+      this.#replayBacklog(session, e.id);
+    };
+    const run = async (): Promise<void> => {
+      await once(peers);
+      // After an epoch change, one more peer (in turn among the others): application messages
+      // have no sequence, so a first peer that lost one as we did looks complete (a catch-up
+      // stops at the first peer holding every commit), and the epoch just left stays readable
+      // only while MLS keeps it (test/delivery/sim/member.ts does the same).
+      if (!this.#askAnother.delete(e.hex) || peers.length < 2 || !live()) return;
+      const turn = this.#anotherTurn.get(e.hex) ?? 0;
+      this.#anotherTurn.set(e.hex, turn + 1);
+      await once([peers[1 + (turn % (peers.length - 1))]!]);
+    };
+    const done = run()
       .catch((err: unknown) => {
         if (live()) console.error('app: sync', err instanceof Error ? err.name : err);
       })
@@ -361,7 +387,7 @@ export class GroupSync {
         this.#running.delete(e.hex);
         if (this.#again.delete(e.hex)) this.catchUp(e);
       });
-    void this.#track(run);
+    void this.#track(done);
   }
 
   /** What our log holds past the session's epoch (logBacklog.ts), handed to it again. */
