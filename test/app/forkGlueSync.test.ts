@@ -26,7 +26,7 @@ async function befriend(a: ParleyApp, b: ParleyApp): Promise<void> {
 
 describe('app: catch-up on an epoch change', () => {
   it('asks one more member device', async () => {
-    const [alice, bob, carol] = await Promise.all(['Alice', 'Bob', 'Carol'].map(newUser));
+    const [alice, bob, carol] = await Promise.all(['Alice', 'Bob', 'Carol'].map((n) => newUser(n)));
     await befriend(alice!.app, bob!.app);
     await befriend(alice!.app, carol!.app);
     await befriend(bob!.app, carol!.app);
