@@ -11,14 +11,11 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deflateSync } from 'node:zlib';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ParleyApp } from '../../src-core/app/parleyApp.js';
-import type { QrMatrix } from '../../src-core/app/api.js';
 import { MemoryPeerIdentityStore } from '../../src-core/net/index.js';
 import { PASS, cleanup, closeApp, newUser, openApp, tempProfileDir } from '../app/appFixture.js';
-import { create as createQr } from 'qrcode';
 import { greyToY4m, qrToGrey, QUIET_ZONE } from '../renderer/qrImage.js';
 import type { QrModules } from '../renderer/qrImage.js';
 import {
@@ -32,10 +29,25 @@ import {
 } from './browserFixture.js';
 import type { Served } from './browserFixture.js';
 import { contrastProblems, overflowProblems, tabStops } from './pageChecks.js';
-
-const SHOTS = 'test-results/e2e';
-/** Each UI step waits for what it needs; this bounds one wait (a libp2p join can take seconds). */
-const STEP = 30_000;
+import {
+  RECORD_CAMERA,
+  SHOTS,
+  STEP,
+  cameraTracks,
+  chatButton,
+  focused,
+  memberRow,
+  messageWith,
+  modulesOf,
+  nav,
+  openChat,
+  openContact,
+  openGroupScreen,
+  png,
+  qrOfCode,
+  send,
+  shot,
+} from './uiSteps.js';
 
 interface Person {
   name: string;
@@ -102,39 +114,6 @@ const showNothingToCamera = (): Promise<void> =>
     ),
   );
 
-/** A code's QR as qrcode makes it (error correction M, as the app and the CLI draw codes). */
-function qrOfCode(code: string): QrModules {
-  const qr = createQr(code, { errorCorrectionLevel: 'M' });
-  return { size: qr.modules.size, modules: qr.modules.data };
-}
-
-const modulesOf = (qr: QrMatrix): QrModules => ({
-  size: qr.size,
-  modules: Buffer.from(qr.modules, 'base64url'),
-});
-
-/**
- * Records the page's camera streams (wrapping getUserMedia before the app's scripts run), so the
- * test can see that closing the scanner released the camera.
- */
-const RECORD_CAMERA = `(() => {
-  window.cameraStreams = [];
-  const md = navigator.mediaDevices;
-  if (!md || !md.getUserMedia) return;
-  const original = md.getUserMedia.bind(md);
-  md.getUserMedia = async (c) => {
-    const s = await original(c);
-    window.cameraStreams.push(s);
-    return s;
-  };
-})()`;
-
-/** readyState of every camera track the page opened ('ended' once released). */
-const cameraTracks = (page: Page): Promise<string[]> =>
-  page.evaluate(
-    'window.cameraStreams.flatMap((s) => s.getTracks().map((t) => t.readyState))',
-  ) as Promise<string[]>;
-
 async function person(name: string, existing?: ParleyApp): Promise<Person> {
   const app = existing ?? openApp(await tempProfileDir());
   const served = await serveApp(app, rendererDir);
@@ -147,12 +126,6 @@ async function person(name: string, existing?: ParleyApp): Promise<Person> {
   people.push(p);
   return p;
 }
-
-const shot = (page: Page, name: string): Promise<Buffer> =>
-  page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
-
-const nav = (page: Page, label: string): Promise<void> =>
-  page.getByRole('navigation', { name: 'Screens' }).getByRole('button', { name: label }).click();
 
 /** First run: name, device, passphrase twice; returns the invite code the UI then shows. */
 async function firstRun(p: Person, screenshot: boolean): Promise<string> {
@@ -175,15 +148,6 @@ async function addContact(p: Person, code: string, name: string): Promise<void> 
   await p.page.getByRole('button', { name: 'Add contact' }).click();
   await p.page.getByRole('heading', { name, level: 1 }).waitFor();
   await p.page.getByRole('heading', { name: 'Safety number' }).waitFor();
-}
-
-async function openContact(page: Page, name: string): Promise<void> {
-  await nav(page, 'Contacts');
-  await page
-    .getByRole('main')
-    .getByRole('button', { name: new RegExp(`^${name}`) })
-    .click();
-  await page.getByRole('heading', { name, level: 1 }).waitFor();
 }
 
 /**
@@ -318,12 +282,6 @@ async function expectFits(page: Page, name: string, visible: Locator): Promise<v
   expect(problems).toEqual([]);
 }
 
-/** The focused element: its tag and the start of its text. */
-const focused = (page: Page): Promise<string> =>
-  page.evaluate(
-    `(() => { const a = document.activeElement; return a.tagName.toLowerCase() + ' ' + a.textContent.trim().slice(0, 20); })()`,
-  ) as Promise<string>;
-
 /**
  * At 480×640 one pane shows at a time, so the control that opened a screen disappears with the
  * list: focus goes to the new screen's heading, and Escape walks back (group → chat → list) with
@@ -348,72 +306,6 @@ async function keyboardInANarrowWindow(page: Page): Promise<void> {
   await chatButton(page, 'Team').waitFor();
   await expect.poll(() => focused(page)).toMatch(/^button Team/);
   await page.setViewportSize({ width: 1100, height: 800 });
-}
-
-function memberRow(page: Page, name: string): Locator {
-  return page.locator('li.member').filter({ hasText: name });
-}
-
-function chatButton(page: Page, name: string): Locator {
-  return page.getByRole('navigation', { name: 'Chats' }).getByRole('button', { name });
-}
-
-async function openChat(page: Page, group: string): Promise<void> {
-  await chatButton(page, group).click();
-  await page.getByRole('heading', { name: group, level: 1 }).waitFor();
-}
-
-async function openGroupScreen(page: Page): Promise<void> {
-  await page.getByRole('button', { name: 'Group', exact: true }).click();
-  await page.getByRole('heading', { name: 'Membership log' }).waitFor();
-}
-
-async function send(page: Page, text: string): Promise<void> {
-  await page.getByLabel('Message', { exact: true }).fill(text);
-  await page.getByLabel('Message', { exact: true }).press('Enter');
-}
-
-function messageWith(page: Page, text: string): Locator {
-  return page.getByRole('log').locator('article.message').filter({ hasText: text });
-}
-
-/** A real 48×48 RGB PNG (a gradient), so the preview is an image Chromium decodes. */
-function png(): Buffer {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (b: Buffer): number => {
-    let c = 0xffffffff;
-    for (const x of b) c = crcTable[(c ^ x) & 0xff]! ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type: string, data: Buffer): Buffer => {
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const out = Buffer.alloc(body.length + 8);
-    out.writeUInt32BE(data.length, 0);
-    body.copy(out, 4);
-    out.writeUInt32BE(crc(body), body.length + 4);
-    return out;
-  };
-  const size = 48;
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(size, 0);
-  ihdr.writeUInt32BE(size, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8);
-  const rows = Buffer.alloc(size * (1 + size * 3));
-  for (let y = 0; y < size; y++) {
-    const o = y * (1 + size * 3);
-    for (let x = 0; x < size; x++) rows.set([x * 5, y * 5, 160], o + 1 + x * 3);
-  }
-  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([
-    signature,
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(rows)),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
 }
 
 describe('browser mode, three profiles on loopback', () => {
