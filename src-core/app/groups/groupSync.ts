@@ -8,8 +8,7 @@
  *
  * Who may read a group's log: a connected peer that proved to be a contact's device (the contact
  * book binds peer ids to users after a signed introduction) whose user holds a leaf of the group
- * now. The log is ciphertext; a removed member's devices stop being served at the commit that
- * removed it (reading the new epochs would need keys it does not have anyway).
+ * now, or was removed within the last 8 epochs (`authorized` says why). The log is ciphertext.
  *
  * What we keep from the channel is checked as an envelope (the carried MLS message's header must
  * name the group, epoch and kind), not decrypted: a member's device could plant a well-formed
@@ -33,6 +32,7 @@ import {
   encodeOrderingRecord,
 } from '../../delivery/orderingRecord.js';
 import type { ChannelPort, PeerIdString } from '../../delivery/ports.js';
+import type { GroupMember } from '../../mls/client/index.js';
 import type { SyncItem } from '../../delivery/syncProtocol.js';
 import { SyncClient, SyncServer } from '../../delivery/syncProtocol.js';
 import type { Session } from '../appContext.js';
@@ -58,6 +58,8 @@ interface Pending {
 }
 
 const MAX_PENDING = 256;
+/** How long a removed member's devices are still served the log: the fork window's length. */
+const REMOVED_SERVED_EPOCHS = 8n;
 /** What a starting session is handed again from our log at most (entries, bytes per page). */
 const REPLAY_LIMIT = 10_000;
 const REPLAY_PAGE_BYTES = 1024 * 1024;
@@ -81,6 +83,8 @@ export class GroupSync {
   /** Groups whose next catch-up also asks one more peer (an epoch changed), and whose turn. */
   readonly #askAnother = new Set<string>();
   readonly #anotherTurn = new Map<string, number>();
+  /** Per group: users removed lately, with the epoch their removal started. */
+  readonly #removed = new Map<string, Map<string, bigint>>();
   readonly #pending = new Map<string, Pending>();
   /** Log writes in flight, awaited at close so none runs on a closed store. */
   readonly #writes = new Set<Promise<unknown>>();
@@ -147,6 +151,7 @@ export class GroupSync {
     this.#turn.clear();
     this.#askAnother.clear();
     this.#anotherTurn.clear();
+    this.#removed.clear();
   }
 
   #track<T>(p: Promise<T>): Promise<T> {
@@ -155,13 +160,32 @@ export class GroupSync {
     return p;
   }
 
-  /** Whether `peer` is a device of a user holding a leaf of the group now. */
+  /**
+   * Whether `peer` is a device of a user holding a leaf of the group now, or of a user removed
+   * within the last REMOVED_SERVED_EPOCHS epochs: a member removed while cut off learns of it
+   * only from a log (it cannot read anything after the commit; ciphertexts only), and until it
+   * does its last messages are settled nowhere else (the delivery README, "a member removed
+   * while cut off"). Removals are remembered from this run's sessions (as the simulation does).
+   */
   authorized(peer: PeerIdString, groupHex: string): boolean {
     if (this.#closed) return false;
     const user = this.hub.session.contacts.contactOfPeer(peer);
     const group = this.hub.groups.get(groupHex)?.group;
     if (user === undefined || group === undefined || !group.isActive) return false;
-    return group.members().some((m) => userIdOfCredential(m.credential) === user);
+    if (group.members().some((m) => userIdOfCredential(m.credential) === user)) return true;
+    const at = this.#removed.get(groupHex)?.get(user);
+    return at !== undefined && group.epoch - at < REMOVED_SERVED_EPOCHS;
+  }
+
+  /** Remembers the users a merged commit removed (with the epoch it started), for `authorized`. */
+  #noteRemoved(e: GroupEntry, epoch: bigint, removed: readonly GroupMember[]): void {
+    let users = this.#removed.get(e.hex);
+    if (users === undefined) this.#removed.set(e.hex, (users = new Map()));
+    for (const [u, at] of users) if (epoch - at >= REMOVED_SERVED_EPOCHS) users.delete(u);
+    for (const m of removed) {
+      const user = userIdOfCredential(m.credential);
+      if (user !== undefined) users.set(user, epoch);
+    }
   }
 
   /** The channel port of a group's session: what passes through it is also kept in the log. */
@@ -190,6 +214,7 @@ export class GroupSync {
         this.#askAnother.add(e.hex);
         this.catchUp(e);
       }),
+      session.on('membership', (m) => this.#noteRemoved(e, m.epoch, m.removed)),
     ];
     this.#replayRecent(session, e.id);
     this.catchUp(e);
@@ -226,6 +251,7 @@ export class GroupSync {
   /** Forgets a group's log (we left or were removed: we no longer serve it). */
   drop(e: GroupEntry): void {
     this.#pending.delete(e.hex);
+    this.#removed.delete(e.hex);
     const log = this.#log;
     if (log !== undefined) void this.#track(log.dropGroup(e.id)).catch(() => undefined);
   }
