@@ -26,6 +26,7 @@ import type { GroupEnvelope } from '../../delivery/envelope.js';
 import { EnvelopeKind, decodeEnvelope, encodeEnvelope } from '../../delivery/envelope.js';
 import type { GroupSession } from '../../delivery/groupSession.js';
 import { logBacklog } from '../../delivery/logBacklog.js';
+import { followLostForks } from './lostBranch.js';
 import {
   commitHash,
   decodeOrderingRecord,
@@ -83,6 +84,8 @@ export class GroupSync {
   /** Groups whose next catch-up also asks one more peer (an epoch changed), and whose turn. */
   readonly #askAnother = new Set<string>();
   readonly #anotherTurn = new Map<string, number>();
+  /** Per group: the fork epoch of a lost fork, where the next catch-up starts (lostBranch.ts). */
+  readonly #refillFrom = new Map<string, bigint>();
   /** Per group: users removed lately, with the epoch their removal started. */
   readonly #removed = new Map<string, Map<string, bigint>>();
   readonly #pending = new Map<string, Pending>();
@@ -152,6 +155,7 @@ export class GroupSync {
     this.#askAnother.clear();
     this.#anotherTurn.clear();
     this.#removed.clear();
+    this.#refillFrom.clear();
   }
 
   #track<T>(p: Promise<T>): Promise<T> {
@@ -215,6 +219,20 @@ export class GroupSync {
         this.catchUp(e);
       }),
       session.on('membership', (m) => this.#noteRemoved(e, m.epoch, m.removed)),
+      followLostForks(
+        session,
+        () => (this.#closed ? undefined : this.#log),
+        e.id,
+        (forkEpoch) => {
+          const was = this.#refillFrom.get(e.hex);
+          this.#refillFrom.set(e.hex, was === undefined || forkEpoch < was ? forkEpoch : was);
+          this.catchUp(e);
+        },
+        (err) => {
+          if (!this.#closed)
+            console.error('app: lost branch', err instanceof Error ? err.name : err);
+        },
+      ),
     ];
     this.#replayRecent(session, e.id);
     this.catchUp(e);
@@ -379,7 +397,10 @@ export class GroupSync {
     this.#running.add(e.hex);
     const client = this.#client;
     const back = BigInt(this.options.backEpochs ?? 1);
-    const from = session.epoch > back ? session.epoch - back : 0n;
+    const usual = session.epoch > back ? session.epoch - back : 0n;
+    const refill = this.#refillFrom.get(e.hex);
+    this.#refillFrom.delete(e.hex);
+    const from = refill !== undefined && refill < usual ? refill : usual;
     const live = (): boolean => !this.#closed && e.session === session && session.isRunning;
     const once = async (asked: readonly PeerIdString[]): Promise<void> => {
       const result = await client.catchUp(e.id, from, asked, {
