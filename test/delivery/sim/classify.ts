@@ -15,7 +15,7 @@ export type FailureClass =
 
 export const FAILURE_CLASSES: Readonly<Record<FailureClass, string>> = {
   'rejoin-needed':
-    'a member lost a fork it cannot roll back (restarted with an empty fork window, or past it); nothing performs the external-commit rejoin',
+    'a member lost a fork it cannot roll back (restarted with an empty fork window, or past it), and neither its rejoin by external commit nor a re-add by the leader brought it back',
   'own-commit-lost-in-crash':
     'a member crashed after sending a commit that was then ordered; restarted from its stored state it cannot process its own commit and stays behind',
   'duplicate-after-resend':

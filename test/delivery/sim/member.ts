@@ -2,8 +2,9 @@
  * One simulated person: an MLS client (its keys survive crashes, as the identity store would keep
  * them), and per incarnation a GroupSession on the simulated ports, with the store-and-forward
  * pieces beside it: a ciphertext log fed from the channel and from our own publications, a sync
- * server answering peers, and a sync client that catches up when the session says it is behind,
- * when it restarts, and every `syncEveryMs` while it runs.
+ * server answering peers, a sync client that catches up when the session says it is behind,
+ * when it restarts, and every `syncEveryMs` while it runs, and a GroupInfo server for peers that
+ * rejoin by external commit (memberRejoin.ts), as the session itself may.
  *
  * What a crash keeps (the "disk"): the MLS group state as last persisted (after every epoch change,
  * message read and publication, as an app must, or a restart would reuse ratchet generations), and
@@ -28,7 +29,6 @@ import { SyncClient, SyncServer } from '../../../src-core/delivery/syncProtocol.
 import type { SyncItem } from '../../../src-core/delivery/syncProtocol.js';
 import type {
   Group,
-  GroupMember,
   KeyPackageInput,
   PublishedKeyPackage,
 } from '../../../src-core/mls/client/index.js';
@@ -37,32 +37,11 @@ import type { MlsClient } from '../../../src-core/mls/client/index.js';
 import { newClient } from './founding.js';
 import { floorEpoch, keepInLog, peek, syncItemEnvelopes, traceDetail } from './memberLog.js';
 import { decodeGroupState, encodeGroupState } from '../../../src-core/mls/storage/index.js';
+import { rejoinOptions, serveGroupInfo } from './memberRejoin.js';
+import { hex, nameOf, viewOf } from './memberView.js';
 import type { StateView } from './trace.js';
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-export function hex(b: Uint8Array): string {
-  let s = '';
-  for (const x of b) s += x.toString(16).padStart(2, '0');
-  return s;
-}
-
-export function nameOf(m: GroupMember): string {
-  const c = m.credential;
-  return 'identity' in c ? decoder.decode(c.identity) : '?';
-}
-
-/** A state's view; a state that removed us has no epoch secrets, hence no authenticator. */
-export function viewOf(group: Group): StateView {
-  const state = group.state;
-  return {
-    epoch: group.epoch,
-    treeHash: hex(state.groupContext.treeHash),
-    epochAuthenticator: group.isActive ? hex(group.epochAuthenticator()) : 'none (removed)',
-    roster: group.members().map(nameOf).sort(),
-  };
-}
 
 /** What a member tells the runner, which turns it into the trace. */
 export interface MemberObserver {
@@ -70,6 +49,8 @@ export interface MemberObserver {
   orderingSeen(member: Member, epoch: bigint, commitHash: string): void;
   read(member: Member, data: Uint8Array, view: StateView): void;
   notDelivered(member: Member, id: string): void;
+  /** The member rejoined by external commit: what was sent before is beyond its reach. */
+  rejoined(member: Member): void;
   membership(
     member: Member,
     removed: readonly string[],
@@ -238,6 +219,7 @@ export class Member {
       authorize: (peer) =>
         this.view()?.roster.includes(peer) === true || this.removedLately(inc, peer),
     });
+    serveGroupInfo(ports, this.name, () => inc.session);
     inc.client = new SyncClient({
       log: inc.log,
       requests: ports.requests,
@@ -308,6 +290,7 @@ export class Member {
       ports: { clock: inc.ports.clock, channels },
       timing: this.options.timing,
       freshKeyPackage: (m) => this.options.directory(nameOf(m)),
+      rejoin: rejoinOptions(inc.ports, this.options.syncTimeoutMs),
       ...(election === undefined ? {} : { election }),
       ...(seen === undefined ? {} : { seen }),
     });
@@ -366,6 +349,13 @@ export class Member {
       guard('sendFailed', () => {
         const id = e.id === undefined ? undefined : inc.outbox.get(e.id);
         if (id !== undefined) this.observer.notDelivered(this, id);
+      }),
+    );
+    session.on('rejoined', (e) =>
+      guard('rejoined', () => {
+        this.needsRejoin = false;
+        this.observer.rejoined(this);
+        this.observer.note(this, `rejoined by external commit at ${e.epoch} (stuck ${e.stuckAt})`);
       }),
     );
     session.on('welcome', (e) =>

@@ -99,6 +99,9 @@ export async function runSeed(seed: number, options: Partial<RunOptions> = {}): 
         view,
       });
     },
+    rejoined(m) {
+      trace.rejoins.push({ member: m.name, time: scheduler.now() });
+    },
     notDelivered(m, id) {
       trace.notDelivered.push({ time: scheduler.now(), sender: m.name, id });
     },
