@@ -44,6 +44,12 @@ async function aliceWithPhone() {
   const phone = await newUser('Alice (new phone)');
   const linked = await phone.app.devices.acceptLink({ code: offer.code, deviceName: 'phone' });
   await waitFor(async () => (await stateOf(phone.app, g1)) === 'active', 'phone in g1');
+  // The group is listed as active from the moment the Welcome is taken, while its state is still
+  // being stored; its session starts only after that (joinFlow.ts). A send before then is refused.
+  await waitFor(
+    async () => GroupHub.of(phone.app.context).get(g1).session?.isRunning === true,
+    'the phone’s g1 session runs',
+  );
   await waitFor(async () => (await devicesOf(bob.app, g1, aId)) === 2, 'bob sees 2 devices');
   return { alice, bob, phone, aId, g1, phoneDeviceId: linked.deviceId };
 }
