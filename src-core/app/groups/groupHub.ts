@@ -250,13 +250,12 @@ export class GroupHub implements SessionParticipant {
 
   active(groupHex: string): GroupEntry & { session: GroupSession; group: Group } {
     const e = this.get(groupHex);
-    if (
-      e.session === undefined ||
-      e.group === undefined ||
-      !e.session.isRunning ||
-      e.meta.state !== 'active'
-    ) {
+    if (e.meta.state !== 'active' || e.group === undefined) {
       throw new AppError('conflict', 'we are no longer in this group');
+    }
+    // A group just joined is listed once its state is stored, a moment before its session runs.
+    if (e.session === undefined || !e.session.isRunning) {
+      throw new AppError('busy', 'the group is starting; try again');
     }
     return e as GroupEntry & { session: GroupSession; group: Group };
   }
