@@ -1,8 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AppContent, AttachmentManifest } from '../../src-core/app/content/index.js';
 import { ContentType, chunkHash } from '../../src-core/app/content/index.js';
 import { attachmentIdOf } from '../../src-core/app/groups/attachmentCrypto.js';
@@ -11,54 +7,14 @@ import { expireMessages } from '../../src-core/app/groups/disappearing.js';
 import { ATTACHMENTS_NS } from '../../src-core/app/groups/groupRecords.js';
 import { MessageLedger } from '../../src-core/app/groups/messageLedger.js';
 import type { Store } from '../../src-core/store/index.js';
-import { openStore, rawKeySource } from '../../src-core/store/index.js';
+import { fileContent, messageId, storedFile, useTempStore } from './support/expiryStore.js';
 
-let store: Store | undefined;
-let dir: string | undefined;
-
-afterEach(async () => {
-  await store?.close();
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-  store = undefined;
-  dir = undefined;
-});
-
+const open = useTempStore('parley-attach-refs-');
 const G1 = '11'.repeat(32);
 const G2 = '22'.repeat(32);
-const id = (): Uint8Array => new Uint8Array(randomBytes(16));
-
-async function open(): Promise<Store> {
-  dir = await mkdtemp(join(tmpdir(), 'parley-attach-refs-'));
-  store = await openStore({
-    path: join(dir, 'db'),
-    keySource: rawKeySource(new Uint8Array(32).fill(7)),
-  });
-  return store;
-}
-
-/** Two stored chunks and the manifest naming them. */
-async function storedFile(s: Store): Promise<AttachmentManifest> {
-  const hashes: Uint8Array[] = [];
-  await s.write((tx) => {
-    for (let i = 0; i < 2; i++) hashes.push(s.blobs.put(tx, new Uint8Array(randomBytes(64))));
-  });
-  return {
-    fileKey: new Uint8Array(32).fill(3),
-    size: 8_000n,
-    chunkSize: 4_096,
-    chunkHashes: new Uint8Array(Buffer.concat(hashes)),
-    name: 'photo.png',
-    mime: 'image/png',
-  };
-}
-
-const file = (m: AttachmentManifest): AppContent => ({
-  messageId: id(),
-  sentAtMs: 1n,
-  body: { type: ContentType.attachment, manifest: m, caption: '' },
-});
+const file = (m: AttachmentManifest): AppContent => fileContent(m);
 const deletion = (ref: Uint8Array): AppContent => ({
-  messageId: id(),
+  messageId: messageId(),
   sentAtMs: 2n,
   body: { type: ContentType.delete, ref },
 });

@@ -1,66 +1,18 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AppContent, AttachmentManifest } from '../../src-core/app/content/index.js';
-import { ContentType, chunkHash } from '../../src-core/app/content/index.js';
+import { chunkHash } from '../../src-core/app/content/index.js';
 import { attachmentIdOf } from '../../src-core/app/groups/attachmentCrypto.js';
 import { anyExpired, expireMessages } from '../../src-core/app/groups/disappearing.js';
 import { ATTACHMENTS_NS } from '../../src-core/app/groups/groupRecords.js';
 import { MessageLedger } from '../../src-core/app/groups/messageLedger.js';
 import type { Store } from '../../src-core/store/index.js';
-import { openStore, rawKeySource } from '../../src-core/store/index.js';
+import { fileContent, storedFile, textContent, useTempStore } from './support/expiryStore.js';
 
-let store: Store | undefined;
-let dir: string | undefined;
-
-afterEach(async () => {
-  await store?.close();
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-  store = undefined;
-  dir = undefined;
-});
-
+const open = useTempStore('parley-disappear-');
 const G1 = '11'.repeat(32);
 const G2 = '22'.repeat(32);
-const id = (): Uint8Array => new Uint8Array(randomBytes(16));
-
-async function open(): Promise<Store> {
-  dir = await mkdtemp(join(tmpdir(), 'parley-disappear-'));
-  store = await openStore({
-    path: join(dir, 'db'),
-    keySource: rawKeySource(new Uint8Array(32).fill(5)),
-  });
-  return store;
-}
-
-/** Two stored chunks and the manifest naming them. */
-async function storedFile(s: Store): Promise<AttachmentManifest> {
-  const hashes: Uint8Array[] = [];
-  await s.write((tx) => {
-    for (let i = 0; i < 2; i++) hashes.push(s.blobs.put(tx, new Uint8Array(randomBytes(64))));
-  });
-  return {
-    fileKey: new Uint8Array(32).fill(9),
-    size: 8_000n,
-    chunkSize: 4_096,
-    chunkHashes: new Uint8Array(Buffer.concat(hashes)),
-    name: 'a.bin',
-    mime: 'application/octet-stream',
-  };
-}
-
-const text = (t: string): AppContent => ({
-  messageId: id(),
-  sentAtMs: 1n,
-  body: { type: ContentType.text, text: t },
-});
-const file = (m: AttachmentManifest): AppContent => ({
-  messageId: id(),
-  sentAtMs: 1n,
-  body: { type: ContentType.attachment, manifest: m, caption: 'file' },
-});
+const text = (t: string): AppContent => textContent(t);
+const file = (m: AttachmentManifest): AppContent => fileContent(m, 'file');
 
 async function chunksHeld(s: Store, m: AttachmentManifest): Promise<boolean[]> {
   return Promise.all([0, 1].map((i) => s.blobs.has(chunkHash(m, i))));
