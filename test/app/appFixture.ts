@@ -75,4 +75,21 @@ export function collect<K extends ParleyEventName>(app: ParleyApp, name: K): Par
   return out;
 }
 
-export { waitFor } from '../net/helpers.js';
+import { waitFor } from '../net/helpers.js';
+
+export { waitFor };
+
+/** `b` adds `a` by its invite code and waits until `a` shows online in `b`'s contacts. */
+export async function befriend(a: ParleyApp, b: ParleyApp): Promise<void> {
+  const code = (await a.identity.me()).inviteCode;
+  const c = await b.contacts.addByInviteCode({ code });
+  await waitFor(
+    async () => (await b.contacts.list()).some((x) => x.userId === c.userId && x.online),
+    'online',
+  );
+}
+
+/** The texts of a group's history, oldest first. */
+export async function texts(app: ParleyApp, groupId: string): Promise<string[]> {
+  return (await app.messages.history({ groupId })).messages.map((m) => m.text);
+}

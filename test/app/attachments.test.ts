@@ -7,25 +7,17 @@ import { chunkHash } from '../../src-core/app/content/index.js';
 import { GroupHub } from '../../src-core/app/groups/groupHub.js';
 import type { ParleyApp } from '../../src-core/app/parleyApp.js';
 import {
-  appErrorCode,
+  befriend,
   cleanup,
-  closeApp,
   collect,
+  appErrorCode,
+  closeApp,
   newUser,
   tempProfileDir,
   waitFor,
 } from './appFixture.js';
 
 afterEach(cleanup);
-
-async function befriend(a: ParleyApp, b: ParleyApp): Promise<void> {
-  const code = (await a.identity.me()).inviteCode;
-  const c = await b.contacts.addByInviteCode({ code });
-  await waitFor(
-    async () => (await b.contacts.list()).some((x) => x.userId === c.userId && x.online),
-    'online',
-  );
-}
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const att = (app: ParleyApp) => app.attachments as AttachmentsServiceImpl;

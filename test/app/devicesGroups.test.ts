@@ -5,22 +5,18 @@ import { CONTACT_PROTOCOL } from '../../src-core/app/contactsService.js';
 import { makeIntroduction } from '../../src-core/app/introduction.js';
 import { encodeIdentityRecord, nextIdentityRecord } from '../../src-core/identity/index.js';
 import { MemoryPeerIdentityStore } from '../../src-core/net/index.js';
-import { PASS, cleanup, closeApp, newUser, openApp, waitFor } from './appFixture.js';
+import {
+  PASS,
+  befriend,
+  cleanup,
+  texts,
+  closeApp,
+  newUser,
+  openApp,
+  waitFor,
+} from './appFixture.js';
 
 afterEach(cleanup);
-
-async function befriend(a: ParleyApp, b: ParleyApp): Promise<void> {
-  const code = (await a.identity.me()).inviteCode;
-  const c = await b.contacts.addByInviteCode({ code });
-  await waitFor(
-    async () => (await b.contacts.list()).some((x) => x.userId === c.userId && x.online),
-    'online',
-  );
-}
-
-async function texts(app: ParleyApp, groupId: string): Promise<string[]> {
-  return (await app.messages.history({ groupId })).messages.map((m) => m.text);
-}
 
 async function devicesOf(app: ParleyApp, groupId: string, userId: string): Promise<number> {
   const members = await app.groups.members({ groupId });

@@ -12,20 +12,10 @@ import {
 } from '../../src-core/app/groups/groupRecords.js';
 import type { GroupMeta } from '../../src-core/app/groups/groupRecords.js';
 import { encode, struct, uint16, uint64, uint8, utf8String } from '../../src-core/codec/index.js';
-import type { ParleyApp } from '../../src-core/app/parleyApp.js';
 import { AppError } from '../../src-core/app/errors.js';
-import { PASS, cleanup, closeApp, newUser, openApp, waitFor } from './appFixture.js';
+import { PASS, befriend, cleanup, closeApp, newUser, openApp, waitFor } from './appFixture.js';
 
 afterEach(cleanup);
-
-async function befriend(a: ParleyApp, b: ParleyApp): Promise<void> {
-  const code = (await a.identity.me()).inviteCode;
-  const c = await b.contacts.addByInviteCode({ code });
-  await waitFor(
-    async () => (await b.contacts.list()).some((x) => x.userId === c.userId && x.online),
-    'online',
-  );
-}
 
 const meta: GroupMeta = {
   name: 'Team',

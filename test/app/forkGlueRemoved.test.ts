@@ -10,18 +10,9 @@ import { GroupHub } from '../../src-core/app/groups/groupHub.js';
 import type { ParleyApp } from '../../src-core/app/parleyApp.js';
 import { CiphertextLog, MemoryLogStore } from '../../src-core/delivery/ciphertextLog.js';
 import { SyncClient } from '../../src-core/delivery/syncProtocol.js';
-import { cleanup, newUser, waitFor } from './appFixture.js';
+import { befriend, cleanup, newUser, waitFor } from './appFixture.js';
 
 afterEach(cleanup);
-
-async function befriend(a: ParleyApp, b: ParleyApp): Promise<void> {
-  const code = (await a.identity.me()).inviteCode;
-  const c = await b.contacts.addByInviteCode({ code });
-  await waitFor(
-    async () => (await b.contacts.list()).some((x) => x.userId === c.userId && x.online),
-    'online',
-  );
-}
 
 /** What `fetcher` gets of the group's log from `peer` with a fresh log of its own. */
 async function fetchFrom(fetcher: ParleyApp, peer: string, groupHex: string) {

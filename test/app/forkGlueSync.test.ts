@@ -6,23 +6,13 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { GroupHub } from '../../src-core/app/groups/groupHub.js';
-import type { ParleyApp } from '../../src-core/app/parleyApp.js';
 import { SyncClient } from '../../src-core/delivery/syncProtocol.js';
-import { cleanup, newUser, waitFor } from './appFixture.js';
+import { befriend, cleanup, newUser, waitFor } from './appFixture.js';
 
 afterEach(async () => {
   vi.restoreAllMocks();
   await cleanup();
 });
-
-async function befriend(a: ParleyApp, b: ParleyApp): Promise<void> {
-  const code = (await a.identity.me()).inviteCode;
-  const c = await b.contacts.addByInviteCode({ code });
-  await waitFor(
-    async () => (await b.contacts.list()).some((x) => x.userId === c.userId && x.online),
-    'online',
-  );
-}
 
 describe('app: catch-up on an epoch change', () => {
   it('asks one more member device', async () => {

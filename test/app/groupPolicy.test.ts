@@ -9,10 +9,11 @@ import { DEFAULT_POLICY, userIdOfCredential } from '../../src-core/app/groups/gr
 import type { ParleyApp } from '../../src-core/app/parleyApp.js';
 import { EnvelopeKind } from '../../src-core/delivery/envelope.js';
 import {
-  appErrorCode,
+  befriend,
   cleanup,
-  closeApp,
   collect,
+  appErrorCode,
+  closeApp,
   newUser,
   tempProfileDir,
   waitFor,
@@ -24,15 +25,6 @@ afterEach(cleanup);
 class TestClock {
   offset = 0;
   readonly now = (): number => Date.now() + this.offset;
-}
-
-async function befriend(a: ParleyApp, b: ParleyApp): Promise<void> {
-  const code = (await a.identity.me()).inviteCode;
-  const c = await b.contacts.addByInviteCode({ code });
-  await waitFor(
-    async () => (await b.contacts.list()).some((x) => x.userId === c.userId && x.online),
-    'online',
-  );
 }
 
 async function group(

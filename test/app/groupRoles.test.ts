@@ -9,18 +9,9 @@ import { mlsEnvelope } from '../../src-core/delivery/outbox.js';
 import { Group } from '../../src-core/mls/client/index.js';
 import { MlsError } from '../../src-core/mls/errors.js';
 import { decodeGroupState, encodeGroupState } from '../../src-core/mls/storage/index.js';
-import { appErrorCode, cleanup, collect, newUser, waitFor } from './appFixture.js';
+import { befriend, cleanup, collect, appErrorCode, newUser, waitFor } from './appFixture.js';
 
 afterEach(cleanup);
-
-async function befriend(a: ParleyApp, b: ParleyApp): Promise<void> {
-  const code = (await a.identity.me()).inviteCode;
-  const c = await b.contacts.addByInviteCode({ code });
-  await waitFor(
-    async () => (await b.contacts.list()).some((x) => x.userId === c.userId && x.online),
-    'online',
-  );
-}
 
 async function roleAt(app: ParleyApp, groupId: string, userId: string): Promise<string> {
   const m = (await app.groups.members({ groupId })).find((x) => x.userId === userId);

@@ -2,22 +2,19 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { GroupHub } from '../../src-core/app/groups/groupHub.js';
 import type { ParleyApp } from '../../src-core/app/parleyApp.js';
 import { loopbackNetConfig } from '../../src-core/net/index.js';
-import { PASS, appErrorCode, cleanup, closeApp, newUser, openApp, waitFor } from './appFixture.js';
+import {
+  PASS,
+  befriend,
+  cleanup,
+  texts,
+  appErrorCode,
+  closeApp,
+  newUser,
+  openApp,
+  waitFor,
+} from './appFixture.js';
 
 afterEach(cleanup);
-
-async function befriend(a: ParleyApp, b: ParleyApp): Promise<void> {
-  const code = (await a.identity.me()).inviteCode;
-  const c = await b.contacts.addByInviteCode({ code });
-  await waitFor(
-    async () => (await b.contacts.list()).some((x) => x.userId === c.userId && x.online),
-    'online',
-  );
-}
-
-async function texts(app: ParleyApp, groupId: string): Promise<string[]> {
-  return (await app.messages.history({ groupId })).messages.map((m) => m.text);
-}
 
 describe('app: groups over libp2p on 127.0.0.1', () => {
   it('create, chat, members, membership log, epoch code, remove, restart', async () => {

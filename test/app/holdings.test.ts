@@ -9,18 +9,9 @@ import { GroupHub } from '../../src-core/app/groups/groupHub.js';
 import { HOLDINGS_NS } from '../../src-core/app/holdings.js';
 import type { ParleyApp } from '../../src-core/app/parleyApp.js';
 import { fetchKeyPackage } from '../../src-core/delivery/keyPackageDirectory.js';
-import { PASS, cleanup, closeApp, newUser, openApp, waitFor } from './appFixture.js';
+import { PASS, befriend, cleanup, closeApp, newUser, openApp, waitFor } from './appFixture.js';
 
 afterEach(cleanup);
-
-async function befriend(a: ParleyApp, b: ParleyApp): Promise<void> {
-  const code = (await a.identity.me()).inviteCode;
-  const c = await b.contacts.addByInviteCode({ code });
-  await waitFor(
-    async () => (await b.contacts.list()).some((x) => x.userId === c.userId && x.online),
-    'online',
-  );
-}
 
 async function restart(app: ParleyApp, dir: string): Promise<ParleyApp> {
   await closeApp(app);

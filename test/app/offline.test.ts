@@ -4,20 +4,11 @@ import type { ParleyApp } from '../../src-core/app/parleyApp.js';
 import { fetchKeyPackage } from '../../src-core/delivery/keyPackageDirectory.js';
 import { depositMail } from '../../src-core/delivery/mailbox.js';
 import { loopbackNetConfig } from '../../src-core/net/index.js';
-import { PASS, cleanup, closeApp, newUser, openApp, waitFor } from './appFixture.js';
+import { PASS, befriend, cleanup, closeApp, newUser, openApp, waitFor } from './appFixture.js';
 
 afterEach(cleanup);
 
 const junkBytes = new Uint8Array([0, 1, 0xff, 0xff]);
-
-async function befriend(a: ParleyApp, b: ParleyApp): Promise<void> {
-  const code = (await a.identity.me()).inviteCode;
-  const c = await b.contacts.addByInviteCode({ code });
-  await waitFor(
-    async () => (await b.contacts.list()).some((x) => x.userId === c.userId && x.online),
-    'online',
-  );
-}
 
 async function texts(app: ParleyApp, groupId: string): Promise<string[]> {
   return (await app.messages.history({ groupId, limit: 200 })).messages.map((m) => m.text);

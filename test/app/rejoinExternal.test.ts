@@ -16,22 +16,19 @@ import { GroupHub } from '../../src-core/app/groups/groupHub.js';
 import { REJOINED_DETAIL } from '../../src-core/app/groups/groupRejoin.js';
 import { EnvelopeKind } from '../../src-core/delivery/envelope.js';
 import { fetchGroupInfo } from '../../src-core/delivery/groupInfoService.js';
-import { PASS, cleanup, closeApp, collect, newUser, openApp, waitFor } from './appFixture.js';
+import {
+  PASS,
+  befriend,
+  cleanup,
+  closeApp,
+  collect,
+  newUser,
+  openApp,
+  texts,
+  waitFor,
+} from './appFixture.js';
 
 afterEach(cleanup);
-
-async function befriend(a: ParleyApp, b: ParleyApp): Promise<void> {
-  const code = (await a.identity.me()).inviteCode;
-  const c = await b.contacts.addByInviteCode({ code });
-  await waitFor(
-    async () => (await b.contacts.list()).some((x) => x.userId === c.userId && x.online),
-    'online',
-  );
-}
-
-async function texts(app: ParleyApp, groupId: string): Promise<string[]> {
-  return (await app.messages.history({ groupId })).messages.map((m) => m.text);
-}
 
 async function epochOf(app: ParleyApp, groupId: string): Promise<number> {
   const g = (await app.groups.list()).find((x) => x.groupId === groupId);
